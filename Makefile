@@ -1,0 +1,34 @@
+# The project's entry points. `make dev` and `make test` are the two
+# commands of the README's quick start; CI runs `make test`.
+SHELL := /bin/bash
+PY := .local/venv/bin/python
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+
+.PHONY: setup build dev test lint unit
+
+## Install whatever is missing (idempotent).
+setup:
+	@bash scripts/setup.sh
+
+## Build the wasm worker into build/.
+build: setup
+	bash scripts/build-worker.sh
+
+## Local stack in the foreground: Postgres, gateway, worker on :8787.
+dev: setup
+	$(PY) scripts/stack.py up
+
+## Formatting and lints (host and wasm32).
+lint: setup
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+## Native unit and scenario tests.
+unit: setup
+	cargo test
+
+## The whole suite.
+test: setup
+	bash scripts/test.sh

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite (`make test`): lints, native tests, the wasm build,
+# then SQL and end-to-end tests against a throwaway local stack that
+# scripts/stack.py starts on free ports and always tears down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export WRANGLER_SEND_METRICS=false
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+step "clippy (host)"
+cargo clippy --all-targets -- -D warnings
+step "clippy (wasm32)"
+cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+step "native tests"
+cargo test
+step "build the wasm worker"
+bash scripts/build-worker.sh
+step "stack tests (pgTAP, gateway, schema, end-to-end)"
+exec .local/venv/bin/python scripts/stack.py run -- bash scripts/stack-tests.sh

@@ -1,0 +1,223 @@
+//! Worker configuration, parsed once per request from the environment into a
+//! typed struct. Pure: the platform layer passes a lookup function.
+
+use std::fmt;
+
+/// Every variable the worker reads, with its meaning. The README's
+/// configuration table mirrors this list.
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "SUPABASE_URL",
+        "project URL; PostgREST at /rest/v1, JWKS at /auth/v1/.well-known/jwks.json",
+    ),
+    ("SUPABASE_ANON_KEY", "sent as `apikey` on every PostgREST call"),
+    ("SUPABASE_JWT_SECRET", "optional legacy HS256 secret"),
+    (
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "secret; only for work with no user present",
+    ),
+    ("JWT_ISSUER", "expected `iss`; default $SUPABASE_URL/auth/v1"),
+    ("JWT_AUDIENCE", "expected `aud`; default authenticated"),
+    ("ALLOWED_ORIGINS", "CORS allow-list, comma separated"),
+    (
+        "ALLOW_PRIVATE_TARGETS",
+        "true lets webhook_call reach private addresses",
+    ),
+    ("EMAIL_API_URL", "optional email HTTP API for send_email"),
+    ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
+    ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
+];
+
+/// A problem with the configuration; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration variable {} {}", self.variable, self.problem)
+    }
+}
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The raw value, for the one place that must send or use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The typed configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Project URL without a trailing slash.
+    pub supabase_url: String,
+    pub anon_key: Secret,
+    pub jwt_secret: Option<Secret>,
+    pub service_role_key: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub allowed_origins: Vec<String>,
+    pub allow_private_targets: bool,
+    pub email_api_url: Option<String>,
+    pub email_api_key: Option<Secret>,
+    pub ai_score_url: Option<String>,
+}
+
+impl Config {
+    /// Parses the configuration from a variable lookup (`None` = unset).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| {
+            get(name).ok_or(ConfigError {
+                variable: name,
+                problem: "is not set".into(),
+            })
+        };
+        let supabase_url = required("SUPABASE_URL")?.trim_end_matches('/').to_string();
+        if !(supabase_url.starts_with("http://") || supabase_url.starts_with("https://")) {
+            return Err(ConfigError {
+                variable: "SUPABASE_URL",
+                problem: "must be an http(s) URL".into(),
+            });
+        }
+        let anon_key = Secret::new(required("SUPABASE_ANON_KEY")?);
+        let allow_private_targets = match get("ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "ALLOW_PRIVATE_TARGETS",
+                    problem: format!("must be true or false, not {other:?}"),
+                })
+            }
+        };
+        let optional_url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match get(name) {
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(u)),
+                Some(_) => Err(ConfigError {
+                    variable: name,
+                    problem: "must be an http(s) URL".into(),
+                }),
+                None => Ok(None),
+            }
+        };
+        Ok(Config {
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| format!("{supabase_url}/auth/v1")),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "authenticated".into()),
+            anon_key,
+            jwt_secret: get("SUPABASE_JWT_SECRET").map(Secret::new),
+            service_role_key: get("SUPABASE_SERVICE_ROLE_KEY").map(Secret::new),
+            allowed_origins: get("ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            allow_private_targets,
+            email_api_url: optional_url("EMAIL_API_URL")?,
+            email_api_key: get("EMAIL_API_KEY").map(Secret::new),
+            ai_score_url: optional_url("AI_SCORE_URL")?,
+            supabase_url,
+        })
+    }
+
+    /// PostgREST base URL.
+    pub fn rest_url(&self) -> String {
+        format!("{}/rest/v1", self.supabase_url)
+    }
+
+    /// JWKS URL of the project's auth server.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/auth/v1/.well-known/jwks.json", self.supabase_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn missing_required_variable_is_named() {
+        let err = parse(&[("SUPABASE_ANON_KEY", "k")]).unwrap_err();
+        assert_eq!(err.variable, "SUPABASE_URL");
+        let err = parse(&[("SUPABASE_URL", "https://x.supabase.co")]).unwrap_err();
+        assert_eq!(err.variable, "SUPABASE_ANON_KEY");
+        assert!(err.to_string().contains("SUPABASE_ANON_KEY is not set"));
+    }
+
+    #[test]
+    fn defaults_derive_from_the_project_url() {
+        let c = parse(&[
+            ("SUPABASE_URL", "https://x.supabase.co/"),
+            ("SUPABASE_ANON_KEY", "k"),
+        ])
+        .unwrap();
+        assert_eq!(c.supabase_url, "https://x.supabase.co");
+        assert_eq!(c.jwt_issuer, "https://x.supabase.co/auth/v1");
+        assert_eq!(c.jwt_audience, "authenticated");
+        assert_eq!(c.rest_url(), "https://x.supabase.co/rest/v1");
+        assert!(!c.allow_private_targets);
+        assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn origins_and_flags_are_parsed_strictly() {
+        let c = parse(&[
+            ("SUPABASE_URL", "http://127.0.0.1:1"),
+            ("SUPABASE_ANON_KEY", "k"),
+            ("ALLOWED_ORIGINS", " http://a.test/, ,https://b.test"),
+            ("ALLOW_PRIVATE_TARGETS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.allowed_origins, vec!["http://a.test", "https://b.test"]);
+        assert!(c.allow_private_targets);
+        let err = parse(&[
+            ("SUPABASE_URL", "http://127.0.0.1:1"),
+            ("SUPABASE_ANON_KEY", "k"),
+            ("ALLOW_PRIVATE_TARGETS", "yes"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "ALLOW_PRIVATE_TARGETS");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = parse(&[
+            ("SUPABASE_URL", "http://127.0.0.1:1"),
+            ("SUPABASE_ANON_KEY", "anon-key-value"),
+            ("SUPABASE_JWT_SECRET", "super-secret-value"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("super-secret-value"));
+        assert!(!shown.contains("anon-key-value"));
+    }
+}

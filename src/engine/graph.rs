@@ -1,0 +1,162 @@
+//! The validated workflow graph: the only form of a workflow the scheduler accepts.
+
+use super::condition::Op;
+use super::retry::RetryPolicy;
+use serde_json::Value;
+use std::fmt;
+
+/// A node id as written in the document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(String);
+
+impl NodeId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The events that can start a workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerType {
+    FormSubmit,
+    ContactUpdate,
+    DealWon,
+    Manual,
+}
+
+impl TriggerType {
+    pub const NAMES: &'static [&'static str] = &["form_submit", "contact_update", "deal_won", "manual"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "form_submit" => Self::FormSubmit,
+            "contact_update" => Self::ContactUpdate,
+            "deal_won" => Self::DealWon,
+            "manual" => Self::Manual,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// What a node does when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Record the failure, skip its dependents, let other branches go on.
+    #[default]
+    Continue,
+    /// End the run: nodes not yet started are skipped; nodes already in
+    /// flight are allowed to finish and are recorded.
+    Stop,
+}
+
+/// A condition node's comparison; `left` and `right` may hold templates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub left: Value,
+    pub op: Op,
+    pub right: Value,
+}
+
+/// What a node is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    Trigger(TriggerType),
+    Action {
+        action_id: String,
+        /// `data.config`, templates not yet rendered.
+        config: Value,
+        retry: RetryPolicy,
+        timeout_ms: u64,
+    },
+    Condition(Condition),
+}
+
+impl NodeKind {
+    /// The `type` of the node in documents and results.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NodeKind::Trigger(_) => "trigger",
+            NodeKind::Action { .. } => "action",
+            NodeKind::Condition(_) => "condition",
+        }
+    }
+}
+
+/// One validated node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub id: NodeId,
+    pub kind: NodeKind,
+    pub on_error: OnError,
+}
+
+/// One validated edge, by node index. `branch` is the `sourceHandle` of an
+/// edge leaving a condition (`true`/`false`), `None` elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub id: String,
+    pub source: usize,
+    pub target: usize,
+    pub branch: Option<bool>,
+}
+
+/// A workflow that passed full validation: exactly one trigger, acyclic,
+/// every node reachable, every template resolvable against upstream nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    /// Nodes in document order.
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) edges: Vec<Edge>,
+    /// Edge indexes entering / leaving each node.
+    pub(crate) incoming: Vec<Vec<usize>>,
+    pub(crate) outgoing: Vec<Vec<usize>>,
+    /// A topological order, document order among peers.
+    pub(crate) order: Vec<usize>,
+    pub(crate) trigger: usize,
+}
+
+impl Graph {
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+
+    /// Node indexes in the stable topological order results are listed in.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The trigger node.
+    pub fn trigger(&self) -> &Node {
+        &self.nodes[self.trigger]
+    }
+
+    /// The workflow's trigger type.
+    pub fn trigger_type(&self) -> TriggerType {
+        match self.trigger().kind {
+            NodeKind::Trigger(t) => t,
+            _ => unreachable!("validated graph: trigger index points at the trigger"),
+        }
+    }
+
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id.as_str() == id)
+    }
+}

@@ -1,0 +1,34 @@
+//! The workflow engine: pure validation, templating and scheduling.
+//!
+//! Layout: a raw document (`serde_json::Value` nodes and edges) is checked by
+//! [`check_structure`] at save time and turned into a [`Graph`] by
+//! [`validate`]; [`execute`] runs a `Graph` through two small ports,
+//! [`ActionRunner`] and [`Clock`], which the platform layer implements. Nothing
+//! here touches the network, storage or the `worker` crate, so all of it
+//! runs and is tested natively.
+
+pub mod condition;
+pub mod graph;
+pub mod issue;
+pub mod limits;
+mod node_def;
+pub mod ports;
+pub mod result;
+pub mod retry;
+pub mod run;
+mod step;
+mod structure;
+pub mod template;
+pub mod time;
+mod topo;
+pub mod validate;
+
+pub use graph::{Graph, Node, NodeId, NodeKind, OnError, TriggerType};
+pub use issue::ValidationIssue;
+pub use limits::Limits;
+pub use ports::{ActionCall, ActionError, ActionRunner, Clock};
+pub use result::{NodeResult, NodeStatus, RunReport, RunStatus};
+pub use retry::RetryPolicy;
+pub use run::{execute, RunContext};
+pub use structure::check_structure;
+pub use validate::validate;

@@ -1,0 +1,111 @@
+//! Running one node: an action with timeout and retries, or a condition.
+
+use super::condition::{evaluate, Op};
+use super::graph::Condition;
+use super::ports::{ActionCall, ActionError, ActionRunner, Clock};
+use super::retry::RetryPolicy;
+use super::template::{render, ErrorKind, Scope};
+use futures_util::future::{select, Either};
+use serde_json::{json, Value};
+use std::cell::Cell;
+use std::pin::pin;
+
+/// How an action node ended, before it becomes a `NodeResult`.
+pub(crate) struct ActionOutcome {
+    pub result: Result<Value, String>,
+    pub attempts: u32,
+}
+
+/// Everything needed to run one action node, inputs already rendered and checked.
+pub(crate) struct ActionJob<'a> {
+    pub node_id: &'a str,
+    pub action_id: &'a str,
+    pub inputs: Value,
+    pub retry: RetryPolicy,
+    pub timeout_ms: u64,
+    pub execution_id: &'a str,
+    pub max_output_bytes: usize,
+    /// Updated before each attempt so the scheduler can report attempts of
+    /// a node it abandons at the run deadline.
+    pub attempts_seen: &'a Cell<u32>,
+}
+
+/// Calls the runner up to `retry.max_attempts` times. Each attempt races the
+/// call against `timeout_ms`; retryable errors and timeouts wait the backoff
+/// delay and try again, fatal errors end at once.
+pub(crate) async fn run_action<R: ActionRunner, C: Clock>(
+    job: ActionJob<'_>,
+    runner: &R,
+    clock: &C,
+) -> ActionOutcome {
+    let max = job.retry.max_attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        job.attempts_seen.set(attempt);
+        let call = ActionCall {
+            node_id: job.node_id.to_string(),
+            action_id: job.action_id.to_string(),
+            inputs: job.inputs.clone(),
+            attempt,
+            timeout_ms: job.timeout_ms,
+        };
+        let outcome = match select(pin!(runner.run(call)), pin!(clock.sleep(job.timeout_ms))).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => Err(ActionError::Retryable(format!(
+                "timed out after {} ms",
+                job.timeout_ms
+            ))),
+        };
+        let error = match outcome {
+            Ok(output) => {
+                let size = output.to_string().len();
+                let result = if size > job.max_output_bytes {
+                    Err(format!(
+                        "output too large: {size} bytes (limit {} bytes); not stored",
+                        job.max_output_bytes
+                    ))
+                } else {
+                    Ok(output)
+                };
+                return ActionOutcome {
+                    result,
+                    attempts: attempt,
+                };
+            }
+            Err(e) => e,
+        };
+        if !error.is_retryable() || attempt >= max {
+            let message = if attempt > 1 {
+                format!("{} (after {attempt} attempts)", error.message())
+            } else {
+                error.message().to_string()
+            };
+            return ActionOutcome {
+                result: Err(message),
+                attempts: attempt,
+            };
+        }
+        clock
+            .sleep(job.retry.delay_ms(attempt, job.execution_id, job.node_id))
+            .await;
+        attempt += 1;
+    }
+}
+
+/// Evaluates a condition node to its output `{"result": bool}`. For
+/// `exists`, a missing template path means "does not exist"; for every
+/// other operator it is an error of the node.
+pub(crate) fn run_condition(cond: &Condition, scope: &Scope<'_>) -> Result<Value, String> {
+    let left = match render(&cond.left, scope) {
+        Ok(v) => Some(v),
+        Err(e) if e.kind == ErrorKind::Missing && cond.op == Op::Exists => None,
+        Err(e) => return Err(e.to_string()),
+    };
+    let right = if cond.op.needs_right() {
+        render(&cond.right, scope).map_err(|e| e.to_string())?
+    } else {
+        Value::Null
+    };
+    let result = evaluate(cond.op, left.as_ref(), &right).map_err(|e| format!("condition: {e}"))?;
+    Ok(json!({ "result": result }))
+}

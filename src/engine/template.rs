@@ -1,0 +1,284 @@
+//! `{{ path }}` templates: parsing, reference listing for validation, and rendering.
+//!
+//! Templates are data lookups only; nothing is ever evaluated as code.
+
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Where a template path starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// `trigger.<path>`: the trigger data.
+    Trigger,
+    /// `execution.id`.
+    ExecutionId,
+    /// `workflow.id` (null for an unsaved test run).
+    WorkflowId,
+    /// `nodes.<id>.output.<path>`: an upstream node's output.
+    NodeOutput(String),
+}
+
+/// One parsed `{{ ... }}` occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRef {
+    /// The template as written, braces included, for error messages.
+    pub raw: String,
+    pub root: Root,
+    /// Segments after the root; numeric segments also index arrays.
+    pub path: Vec<String>,
+}
+
+/// A template that is malformed or cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    pub template: String,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Whether a template is wrong in itself or only lacks data at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Syntax,
+    Missing,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "template {}: {}", self.template, self.message)
+    }
+}
+
+enum Piece<'s> {
+    Text(&'s str),
+    Ref(TemplateRef),
+}
+
+/// What templates can see at run time.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub trigger: &'a Value,
+    pub execution_id: &'a str,
+    pub workflow_id: Option<&'a str>,
+    /// Outputs of nodes that succeeded so far, by node id.
+    pub outputs: &'a HashMap<String, Value>,
+}
+
+fn syntax(raw: &str, message: impl Into<String>) -> TemplateError {
+    TemplateError {
+        template: raw.to_string(),
+        kind: ErrorKind::Syntax,
+        message: message.into(),
+    }
+}
+
+fn parse_ref(raw: &str, inner: &str) -> Result<TemplateRef, TemplateError> {
+    let inner = inner.trim();
+    if inner.is_empty() || inner.chars().any(char::is_whitespace) {
+        return Err(syntax(raw, "expected one dotted path without spaces"));
+    }
+    let segments: Vec<&str> = inner.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(syntax(raw, "empty path segment"));
+    }
+    let rest = |from: usize| segments[from..].iter().map(|s| s.to_string()).collect();
+    let root = match segments.as_slice() {
+        ["trigger", ..] => {
+            return Ok(TemplateRef {
+                raw: raw.into(),
+                root: Root::Trigger,
+                path: rest(1),
+            })
+        }
+        ["execution", "id"] => Root::ExecutionId,
+        ["workflow", "id"] => Root::WorkflowId,
+        ["nodes", id, "output", ..] => {
+            return Ok(TemplateRef {
+                raw: raw.into(),
+                root: Root::NodeOutput(id.to_string()),
+                path: rest(3),
+            })
+        }
+        ["nodes", ..] => return Err(syntax(raw, "expected nodes.<nodeId>.output[.<path>]")),
+        _ => {
+            return Err(syntax(
+                raw,
+                "a path must start with trigger, nodes.<nodeId>.output, execution.id or workflow.id",
+            ))
+        }
+    };
+    Ok(TemplateRef {
+        raw: raw.into(),
+        root,
+        path: Vec::new(),
+    })
+}
+
+/// Splits a string into text and templates. An opening `{{` without a
+/// closing `}}` is plain text.
+fn parse(s: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
+    let mut pieces = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        let Some(len) = rest[open + 2..].find("}}") else {
+            break;
+        };
+        if open > 0 {
+            pieces.push(Piece::Text(&rest[..open]));
+        }
+        let end = open + 2 + len + 2;
+        pieces.push(Piece::Ref(parse_ref(&rest[open..end], &rest[open + 2..end - 2])?));
+        rest = &rest[end..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    Ok(pieces)
+}
+
+/// True when the string holds at least one template.
+pub fn has_template(s: &str) -> bool {
+    s.find("{{").is_some_and(|i| s[i + 2..].contains("}}"))
+}
+
+/// Every template in a JSON value (strings inside objects and arrays
+/// included), each with the dotted field path where it was found, under `at`.
+pub fn references(value: &Value, at: &str) -> Vec<(String, Result<TemplateRef, TemplateError>)> {
+    let mut found = Vec::new();
+    collect(value, at, &mut found);
+    found
+}
+
+fn collect(value: &Value, at: &str, found: &mut Vec<(String, Result<TemplateRef, TemplateError>)>) {
+    let join = |key: &dyn fmt::Display| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) => match parse(s) {
+            Ok(pieces) => found.extend(pieces.into_iter().filter_map(|p| match p {
+                Piece::Ref(r) => Some((at.to_string(), Ok(r))),
+                Piece::Text(_) => None,
+            })),
+            Err(e) => found.push((at.to_string(), Err(e))),
+        },
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| collect(v, &join(&i), found)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| collect(v, &join(k), found)),
+        _ => {}
+    }
+}
+
+/// Looks a template up. A missing path or a node without output is a
+/// `Missing` error naming the template and the path.
+pub fn resolve(r: &TemplateRef, scope: &Scope<'_>) -> Result<Value, TemplateError> {
+    let missing = |message: String| TemplateError {
+        template: r.raw.clone(),
+        kind: ErrorKind::Missing,
+        message,
+    };
+    let (start, what) = match &r.root {
+        Root::ExecutionId => return Ok(Value::String(scope.execution_id.to_string())),
+        Root::WorkflowId => return Ok(scope.workflow_id.map_or(Value::Null, |w| Value::String(w.into()))),
+        Root::Trigger => (scope.trigger, "trigger data".to_string()),
+        Root::NodeOutput(id) => match scope.outputs.get(id) {
+            Some(out) => (out, format!("output of node {id:?}")),
+            None => return Err(missing(format!("node {id:?} has no output (it did not succeed)"))),
+        },
+    };
+    let mut current = start;
+    for seg in &r.path {
+        let next = match current {
+            Value::Object(map) => map.get(seg),
+            Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        current = next.ok_or_else(|| missing(format!("path {:?} not found in {what}", r.path.join("."))))?;
+    }
+    Ok(current.clone())
+}
+
+/// Text form of an interpolated value: strings raw, anything else compact JSON.
+pub fn to_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders every template in a value. A string that is exactly one template
+/// (surrounding whitespace aside) becomes the referenced value with its JSON
+/// type; templates inside longer text are interpolated as text.
+pub fn render(value: &Value, scope: &Scope<'_>) -> Result<Value, TemplateError> {
+    render_value(value, scope, None)
+}
+
+/// Like [`render`], but every string containing a template renders to text
+/// and each interpolated piece passes through `escape` (e.g. HTML escaping
+/// for an email body), so no value keeps its JSON type.
+pub fn render_with(
+    value: &Value,
+    scope: &Scope<'_>,
+    escape: fn(&str) -> String,
+) -> Result<Value, TemplateError> {
+    render_value(value, scope, Some(escape))
+}
+
+fn render_value(
+    value: &Value,
+    scope: &Scope<'_>,
+    escape: Option<fn(&str) -> String>,
+) -> Result<Value, TemplateError> {
+    Ok(match value {
+        Value::String(s) => render_str(s, scope, escape)?,
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| render_value(v, scope, escape))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), render_value(v, scope, escape)?)))
+                .collect::<Result<Map<_, _>, TemplateError>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn render_str(
+    s: &str,
+    scope: &Scope<'_>,
+    escape: Option<fn(&str) -> String>,
+) -> Result<Value, TemplateError> {
+    if escape.is_none() {
+        if let [Piece::Ref(r)] = parse(s.trim())?.as_slice() {
+            return resolve(r, scope);
+        }
+    }
+    let pieces = parse(s)?;
+    let mut out = String::with_capacity(s.len());
+    for piece in &pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Ref(r) => {
+                let text = to_text(&resolve(r, scope)?);
+                match escape {
+                    Some(f) => out.push_str(&f(&text)),
+                    None => out.push_str(&text),
+                }
+            }
+        }
+    }
+    Ok(Value::String(out))
+}
+
+#[cfg(test)]
+#[path = "template_tests.rs"]
+mod tests;

@@ -1,0 +1,111 @@
+//! `GET /openapi.json`: the OpenAPI 3 description of every route in
+//! `router::TABLE` (a test keeps the two in sync).
+
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}})
+}
+
+fn body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn secured(mut op: Value) -> Value {
+    op["security"] = json!([{"bearerAuth": []}]);
+    let responses = op["responses"].as_object_mut().expect("responses");
+    responses.insert("401".into(), error_response("missing or invalid access token"));
+    responses.insert("default".into(), error_response("error in the contract's format"));
+    op
+}
+
+/// The document.
+pub fn document() -> Value {
+    let workflow_ref = json!({"$ref": "#/components/schemas/Workflow"});
+    let wrapped = json!({"type": "object", "properties": {"workflow": workflow_ref}});
+    let page = [
+        json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}),
+        json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
+    ];
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "edgeflow workflow API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Stores, validates and executes CRM automation workflows. Authorization is Row Level Security: every call runs as the caller."},
+        "paths": {
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": ok("alive", json!({"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}))}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok("OpenAPI document", json!({"type": "object"}))}}},
+            "/api/actions": {"get": {"summary": "The action catalog", "responses": {"200": ok("catalog", json!({"type": "object", "properties": {"actions": {"type": "array", "items": {"$ref": "#/components/schemas/Action"}}}}))}}},
+            "/api/workflows": {
+                "get": secured(json!({"summary": "List the caller's workflows, newest updated_at first", "parameters": page,
+                    "responses": {"200": ok("a page", json!({"type": "object", "properties": {
+                        "workflows": {"type": "array", "items": workflow_ref},
+                        "limit": {"type": "integer"}, "offset": {"type": "integer"}, "total": {"type": "integer", "nullable": true}}}))}})),
+                "post": secured(json!({"summary": "Create a workflow", "requestBody": body(json!({"$ref": "#/components/schemas/WorkflowWrite"})),
+                    "responses": {"201": ok("created", wrapped.clone())}})),
+                "put": secured(json!({"summary": "Update a workflow (id in the body; seed form)", "requestBody": body(json!({"$ref": "#/components/schemas/WorkflowWrite"})),
+                    "responses": {"200": ok("updated", wrapped.clone())}})),
+                "delete": secured(json!({"summary": "Delete a workflow (seed form)", "parameters": [{"name": "id", "in": "query", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+                    "responses": {"200": ok("deleted", json!({"type": "object", "properties": {"deleted": {"type": "string", "format": "uuid"}}}))}}))
+            },
+            "/api/workflows/validate": {
+                "post": secured(json!({"summary": "Fully validate a workflow document", "requestBody": body(json!({"$ref": "#/components/schemas/WorkflowWrite"})),
+                    "responses": {"200": ok("valid", json!({"type": "object", "properties": {"valid": {"type": "boolean"}}})),
+                                  "400": error_response("invalid_workflow; details lists each problem")}}))
+            },
+            "/api/workflows/{id}": {
+                "get": secured(json!({"summary": "Read one workflow", "parameters": [id_param()], "responses": {"200": ok("found", wrapped.clone()), "404": error_response("not found (or not yours)")}})),
+                "put": secured(json!({"summary": "Update one workflow", "parameters": [id_param()], "requestBody": body(json!({"$ref": "#/components/schemas/WorkflowWrite"})),
+                    "responses": {"200": ok("updated", wrapped.clone()), "404": error_response("not found (or not yours)")}})),
+                "delete": secured(json!({"summary": "Delete one workflow", "parameters": [id_param()],
+                    "responses": {"200": ok("deleted", json!({"type": "object", "properties": {"deleted": {"type": "string", "format": "uuid"}}})), "404": error_response("not found (or not yours)")}}))
+            }
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "Supabase access token (JWT)"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "status", "code"], "properties": {
+                    "error": {"type": "string"}, "status": {"type": "integer"}, "code": {"type": "string"}, "details": {}}},
+                "Action": {"type": "object", "properties": {"id": {"type": "string"}, "endpoint": {"type": "string"}, "method": {"type": "string"},
+                    "requiresAuth": {"type": "boolean"}, "description": {"type": "string"}, "inputSchema": {"type": "object"}}},
+                "WorkflowWrite": {"type": "object", "properties": {
+                    "id": {"type": "string", "format": "uuid"}, "name": {"type": "string", "maxLength": 200}, "description": {"type": "string"},
+                    "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}}, "is_active": {"type": "boolean"}}},
+                "Workflow": {"type": "object", "properties": {
+                    "id": {"type": "string", "format": "uuid"}, "user_id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
+                    "description": {"type": "string"}, "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}},
+                    "is_active": {"type": "boolean"}, "trigger_key": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::TABLE;
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), TABLE.len());
+        for (path, methods, auth) in TABLE {
+            let item = paths.get(*path).unwrap_or_else(|| panic!("{path} undocumented"));
+            assert_eq!(item.as_object().unwrap().len(), methods.len(), "{path}");
+            for m in *methods {
+                let op = &item[m.to_lowercase()];
+                assert!(op.is_object(), "{m} {path} undocumented");
+                assert_eq!(op.get("security").is_some(), *auth, "{m} {path} security");
+            }
+        }
+    }
+}

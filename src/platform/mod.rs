@@ -1,0 +1,165 @@
+//! The Workers platform layer: converts between `worker` types and the pure
+//! API, and implements `api::Platform` with `worker::Fetch`.
+
+use std::cell::RefCell;
+
+use worker::{console_log, event, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response};
+
+use crate::api::{self, ApiRequest, ApiResponse, Platform, MAX_BODY_BYTES};
+use crate::auth::jwks::CachedJwks;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::rest::{RestRequest, RestResponse};
+
+thread_local! {
+    // One isolate serves many requests: the JWKS cache lives as long as it.
+    static JWKS_CACHE: &'static RefCell<Option<CachedJwks>> = Box::leak(Box::new(RefCell::new(None)));
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
+    let api_req = match read_request(&mut req).await {
+        Ok(r) => r,
+        Err(err) => return to_response(ApiResponse::error(&err)),
+    };
+    let config = Config::from_lookup(|name| {
+        env.var(name)
+            .map(|v| v.to_string())
+            .ok()
+            .or_else(|| env.secret(name).map(|v| v.to_string()).ok())
+    });
+    let config_error = config.as_ref().err().map(|e| ApiError::from(e.clone()));
+    if let Some(err) = &config_error {
+        console_log!("configuration error: {}", err.log_line());
+    }
+    let config = match (&config, &config_error) {
+        (Ok(c), _) => Ok(c),
+        (_, Some(e)) => Err(e),
+        _ => unreachable!("a failed parse always yields an error"),
+    };
+    let platform = WorkerPlatform {
+        cache: JWKS_CACHE.with(|c| *c),
+    };
+    let resp = api::handle(&api_req, config, &platform).await;
+    console_log!(
+        "{} {} -> {} ({} ms)",
+        api_req.method,
+        api_req.path,
+        resp.status,
+        worker::Date::now().as_millis().saturating_sub(started)
+    );
+    to_response(resp)
+}
+
+async fn read_request(req: &mut Request) -> Result<ApiRequest, ApiError> {
+    let url = req
+        .url()
+        .map_err(|e| ApiError::internal(format!("request url: {e}")))?;
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.unwrap_or(0) > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let body = match req.method() {
+        Method::Get | Method::Head | Method::Options => vec![],
+        _ => req
+            .bytes()
+            .await
+            .map_err(|e| ApiError::InvalidJson(format!("unreadable body: {e}")))?,
+    };
+    Ok(ApiRequest {
+        method: req.method().to_string(),
+        path: url.path().to_string(),
+        query: url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        headers,
+        body,
+    })
+}
+
+fn to_response(resp: ApiResponse) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &resp.headers {
+        headers.append(name, value)?;
+    }
+    let out = match &resp.body {
+        Some(body) => {
+            headers.set("Content-Type", "application/json")?;
+            Response::from_bytes(body.to_string().into_bytes())?
+        }
+        None => Response::empty()?,
+    };
+    Ok(out.with_status(resp.status).with_headers(headers))
+}
+
+struct WorkerPlatform {
+    cache: &'static RefCell<Option<CachedJwks>>,
+}
+
+impl WorkerPlatform {
+    async fn fetch_raw(&self, req: RestRequest) -> Result<(u16, String, Option<String>), String> {
+        let headers = Headers::new();
+        for (k, v) in &req.headers {
+            headers.append(k, v).map_err(|e| e.to_string())?;
+        }
+        let method = Method::from(req.method.clone());
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(body) = &req.body {
+            if !body.is_empty() {
+                let array = worker::js_sys::Uint8Array::from(body.as_slice());
+                init.with_body(Some(array.into()));
+            }
+        }
+        let request = Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
+        let mut resp = Fetch::Request(request).send().await.map_err(|e| e.to_string())?;
+        let status = resp.status_code();
+        let range = resp.headers().get("content-range").ok().flatten();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, text, range))
+    }
+}
+
+impl Platform for WorkerPlatform {
+    async fn send(&self, req: RestRequest) -> Result<RestResponse, String> {
+        let (status, body, content_range) = self.fetch_raw(req).await?;
+        Ok(RestResponse {
+            status,
+            body,
+            content_range,
+        })
+    }
+
+    async fn get_text(&self, url: &str) -> Result<(u16, String), String> {
+        let req = RestRequest {
+            method: "GET".into(),
+            url: url.to_string(),
+            headers: vec![],
+            body: None,
+        };
+        let (status, body, _) = self.fetch_raw(req).await?;
+        Ok((status, body))
+    }
+
+    fn now_ms(&self) -> u64 {
+        worker::Date::now().as_millis()
+    }
+
+    fn jwks_cache(&self) -> &RefCell<Option<CachedJwks>> {
+        self.cache
+    }
+
+    fn log(&self, line: &str) {
+        console_log!("{line}");
+    }
+}

@@ -1,0 +1,202 @@
+//! The PostgREST client in its pure halves: requests are built with the
+//! `postgrest` crate and captured as plain data (`RestRequest`), and answers
+//! are parsed and mapped to API errors here. Sending is the platform's job.
+
+use postgrest::Postgrest;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// A request ready to send: method, absolute URL, headers, body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// An answer as received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestResponse {
+    pub status: u16,
+    pub body: String,
+    pub content_range: Option<String>,
+}
+
+/// Builds requests as one caller: the caller's token (or the service key)
+/// plus the project's `apikey`.
+pub struct RestClient {
+    client: Postgrest,
+}
+
+impl RestClient {
+    /// `base` is `$SUPABASE_URL/rest/v1`; `token` the bearer to forward.
+    pub fn new(base: &str, anon_key: &str, token: &str) -> Self {
+        let client = Postgrest::new(base)
+            .insert_header("apikey", anon_key)
+            .insert_header("Authorization", format!("Bearer {token}"));
+        RestClient { client }
+    }
+
+    pub fn from(&self, table: &str) -> postgrest::Builder {
+        self.client.from(table)
+    }
+
+    pub fn rpc(&self, function: &str, params: &Value) -> postgrest::Builder {
+        self.client.rpc(function, params.to_string())
+    }
+}
+
+/// Captures a built request as data.
+pub fn capture(builder: postgrest::Builder) -> Result<RestRequest, ApiError> {
+    let request = builder
+        .build()
+        .build()
+        .map_err(|e| ApiError::internal(format!("building PostgREST request: {e}")))?;
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    Ok(RestRequest {
+        method: request.method().as_str().to_string(),
+        url: request.url().to_string(),
+        headers,
+        body: request.body().and_then(|b| b.as_bytes()).map(|b| b.to_vec()),
+    })
+}
+
+/// The rows of a successful answer, or the mapped error.
+pub fn rows(resp: &RestResponse) -> Result<Vec<Value>, ApiError> {
+    if !(200..300).contains(&resp.status) {
+        return Err(map_error(resp));
+    }
+    if resp.body.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    match serde_json::from_str::<Value>(&resp.body) {
+        Ok(Value::Array(rows)) => Ok(rows),
+        Ok(obj @ Value::Object(_)) => Ok(vec![obj]),
+        Ok(other) => Err(ApiError::upstream(format!("expected rows, got {other}"))),
+        Err(e) => Err(ApiError::upstream(format!("unparsable PostgREST answer ({e})"))),
+    }
+}
+
+/// The single row of an answer; `None` when RLS or a filter left none.
+pub fn one_row(resp: &RestResponse) -> Result<Option<Value>, ApiError> {
+    Ok(rows(resp)?.into_iter().next())
+}
+
+/// The total from `Content-Range: 0-9/42` (with `Prefer: count=exact`).
+pub fn total_count(resp: &RestResponse) -> Option<u64> {
+    resp.content_range.as_deref()?.rsplit_once('/')?.1.parse().ok()
+}
+
+/// Maps a PostgREST error answer (`{code,message,details,hint}`) to the
+/// contract's errors. Messages that could leak internals are not passed on.
+pub fn map_error(resp: &RestResponse) -> ApiError {
+    let parsed: Option<Value> = serde_json::from_str(&resp.body).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|v| v.get("code"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let cause = format!("PostgREST {} {code}: {message}", resp.status);
+    match (resp.status, code) {
+        (_, "PGRST116") | (404, _) | (406, _) => ApiError::NotFound("not found".into()),
+        (409, "23503") => ApiError::Conflict("a referenced record does not exist".into()),
+        (409, _) => ApiError::Conflict("conflicts with an existing record".into()),
+        (401, _) => ApiError::unauthorized(cause),
+        (403, _) => ApiError::Forbidden("not allowed".into()),
+        (400, "23514") | (400, "23502") | (400, "22P02") | (400, "22001") => ApiError::InvalidRequest {
+            message: format!("rejected by the database: {message}"),
+            field: None,
+        },
+        (413, _) => ApiError::PayloadTooLarge { limit: 0 },
+        _ => ApiError::upstream(cause),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn client() -> RestClient {
+        RestClient::new("http://db.test/rest/v1", "anon-key", "user-token")
+    }
+
+    fn header<'a>(r: &'a RestRequest, name: &str) -> Option<&'a str> {
+        r.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn every_request_carries_the_token_and_apikey() {
+        let r = capture(client().from("workflows").select("*").eq("id", "x")).unwrap();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.url, "http://db.test/rest/v1/workflows?select=*&id=eq.x");
+        assert_eq!(header(&r, "apikey"), Some("anon-key"));
+        assert_eq!(header(&r, "authorization"), Some("Bearer user-token"));
+    }
+
+    #[test]
+    fn pagination_uses_range_headers_and_insert_asks_for_representation() {
+        let r = capture(
+            client()
+                .from("workflows")
+                .select("*")
+                .order("updated_at.desc")
+                .range(50, 99),
+        )
+        .unwrap();
+        assert_eq!(header(&r, "range"), Some("50-99"));
+        assert!(r.url.contains("order=updated_at.desc"));
+        let r = capture(
+            client()
+                .from("workflows")
+                .insert(json!({"name": "a"}).to_string()),
+        )
+        .unwrap();
+        assert_eq!(r.method, "POST");
+        assert_eq!(header(&r, "prefer"), Some("return=representation"));
+        assert_eq!(r.body.as_deref(), Some(br#"{"name":"a"}"#.as_slice()));
+    }
+
+    #[test]
+    fn answers_are_parsed_and_errors_mapped() {
+        let ok = RestResponse {
+            status: 200,
+            body: r#"[{"id":1}]"#.into(),
+            content_range: Some("0-0/7".into()),
+        };
+        assert_eq!(rows(&ok).unwrap(), vec![json!({"id": 1})]);
+        assert_eq!(total_count(&ok), Some(7));
+        let resp = |status, body: &str| RestResponse {
+            status,
+            body: body.into(),
+            content_range: None,
+        };
+        assert_eq!(
+            map_error(&resp(409, r#"{"code":"23505","message":"dup"}"#)).status(),
+            409
+        );
+        assert_eq!(map_error(&resp(406, r#"{"code":"PGRST116"}"#)).status(), 404);
+        assert_eq!(map_error(&resp(403, r#"{"code":"42501"}"#)).status(), 403);
+        assert_eq!(
+            map_error(&resp(400, r#"{"code":"23514","message":"check"}"#)).status(),
+            400
+        );
+        assert_eq!(map_error(&resp(500, "oops")).code(), "upstream_error");
+        assert_eq!(rows(&resp(200, "<html>")).unwrap_err().code(), "upstream_error");
+        assert_eq!(rows(&resp(201, "")).unwrap(), Vec::<Value>::new());
+    }
+}

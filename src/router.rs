@@ -1,0 +1,167 @@
+//! Maps a method and path to a route. Pure, so 404/405 behaviour and the
+//! route table (which the OpenAPI document must cover) are tested natively.
+
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Every endpoint the worker serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    OpenApi,
+    Actions,
+    ListWorkflows,
+    CreateWorkflow,
+    /// `PUT /api/workflows` with the id in the body (seed form).
+    UpdateWorkflowSeed,
+    /// `DELETE /api/workflows?id=` (seed form).
+    DeleteWorkflowSeed,
+    ValidateWorkflow,
+    GetWorkflow(Uuid),
+    UpdateWorkflow(Uuid),
+    DeleteWorkflow(Uuid),
+}
+
+/// The route table: path pattern, methods, whether a user token is needed.
+/// `GET /openapi.json` documents exactly these (a test keeps them in sync).
+pub const TABLE: &[(&str, &[&str], bool)] = &[
+    ("/health", &["GET"], false),
+    ("/openapi.json", &["GET"], false),
+    ("/api/actions", &["GET"], false),
+    ("/api/workflows", &["GET", "POST", "PUT", "DELETE"], true),
+    ("/api/workflows/validate", &["POST"], true),
+    ("/api/workflows/{id}", &["GET", "PUT", "DELETE"], true),
+];
+
+impl Route {
+    /// Whether the route needs a verified user.
+    pub fn requires_auth(&self) -> bool {
+        !matches!(self, Route::Health | Route::OpenApi | Route::Actions)
+    }
+}
+
+/// Resolves a request. Unknown paths are 404, known paths with another
+/// method 405 (with `Allow`), and a malformed id is 404: such a workflow
+/// cannot exist.
+pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let (pattern, route) = match segments.as_slice() {
+        ["health"] => ("/health", pick(method, &[("GET", Route::Health)])),
+        ["openapi.json"] => ("/openapi.json", pick(method, &[("GET", Route::OpenApi)])),
+        ["api", "actions"] => ("/api/actions", pick(method, &[("GET", Route::Actions)])),
+        ["api", "workflows"] => (
+            "/api/workflows",
+            pick(
+                method,
+                &[
+                    ("GET", Route::ListWorkflows),
+                    ("POST", Route::CreateWorkflow),
+                    ("PUT", Route::UpdateWorkflowSeed),
+                    ("DELETE", Route::DeleteWorkflowSeed),
+                ],
+            ),
+        ),
+        ["api", "workflows", "validate"] => (
+            "/api/workflows/validate",
+            pick(method, &[("POST", Route::ValidateWorkflow)]),
+        ),
+        ["api", "workflows", id] => {
+            let id = parse_id(id, "workflow")?;
+            (
+                "/api/workflows/{id}",
+                pick(
+                    method,
+                    &[
+                        ("GET", Route::GetWorkflow(id)),
+                        ("PUT", Route::UpdateWorkflow(id)),
+                        ("DELETE", Route::DeleteWorkflow(id)),
+                    ],
+                ),
+            )
+        }
+        _ => return Err(ApiError::NotFound(format!("no route for {path}"))),
+    };
+    route.ok_or_else(|| ApiError::MethodNotAllowed {
+        allowed: allowed_methods(pattern),
+    })
+}
+
+fn pick(method: &str, options: &[(&str, Route)]) -> Option<Route> {
+    options.iter().find(|(m, _)| *m == method).map(|(_, r)| r.clone())
+}
+
+fn allowed_methods(pattern: &str) -> Vec<&'static str> {
+    TABLE
+        .iter()
+        .find(|(p, _, _)| *p == pattern)
+        .map(|(_, methods, _)| {
+            let mut m = methods.to_vec();
+            m.push("OPTIONS");
+            m
+        })
+        .unwrap_or_default()
+}
+
+/// Parses a path or query id; anything but a UUID is "not found".
+pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("{what} not found")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "6f1c2d3e-4b5a-4789-9abc-def012345678";
+
+    #[test]
+    fn resolves_every_route() {
+        assert_eq!(route("GET", "/health"), Ok(Route::Health));
+        assert_eq!(route("GET", "/api/workflows/"), Ok(Route::ListWorkflows));
+        assert_eq!(route("PUT", "/api/workflows"), Ok(Route::UpdateWorkflowSeed));
+        assert_eq!(
+            route("POST", "/api/workflows/validate"),
+            Ok(Route::ValidateWorkflow)
+        );
+        let id = Uuid::parse_str(ID).unwrap();
+        assert_eq!(
+            route("DELETE", &format!("/api/workflows/{ID}")),
+            Ok(Route::DeleteWorkflow(id))
+        );
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405() {
+        assert_eq!(route("GET", "/nope").unwrap_err().status(), 404);
+        assert_eq!(route("GET", "/api/workflows/a/b/c").unwrap_err().status(), 404);
+        let err = route("PATCH", "/api/workflows").unwrap_err();
+        assert_eq!(err.status(), 405);
+        assert_eq!(
+            err.headers()[0],
+            ("Allow", "GET, POST, PUT, DELETE, OPTIONS".to_string())
+        );
+        assert_eq!(route("GET", "/api/workflows/validate").unwrap_err().status(), 405);
+    }
+
+    #[test]
+    fn malformed_ids_are_not_found() {
+        let err = route("GET", "/api/workflows/123").unwrap_err();
+        assert_eq!(err.status(), 404);
+        assert_eq!(err.code(), "not_found");
+    }
+
+    #[test]
+    fn public_routes_need_no_token() {
+        assert!(!Route::Health.requires_auth());
+        assert!(!Route::Actions.requires_auth());
+        assert!(Route::ListWorkflows.requires_auth());
+        for (_, _, auth) in TABLE.iter().take(3) {
+            assert!(!auth);
+        }
+    }
+}
