@@ -26,6 +26,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("EMAIL_API_URL", "optional email HTTP API for send_email"),
     ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
     ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
+    ("WEBHOOK_SIGNING_SECRET", "secret signing webhook_call requests (Standard Webhooks)"),
 ];
 
 /// A problem with the configuration; names the variable.
@@ -76,6 +77,8 @@ pub struct Config {
     pub email_api_url: Option<String>,
     pub email_api_key: Option<Secret>,
     pub ai_score_url: Option<String>,
+    /// Signs `webhook_call` requests; when unset, webhooks go unsigned.
+    pub webhook_signing_secret: Option<Secret>,
 }
 
 impl Config {
@@ -139,6 +142,7 @@ impl Config {
             email_api_url: optional_url("EMAIL_API_URL")?,
             email_api_key: get("EMAIL_API_KEY").map(Secret::new),
             ai_score_url: optional_url("AI_SCORE_URL")?,
+            webhook_signing_secret: get("WEBHOOK_SIGNING_SECRET").map(Secret::new),
             supabase_url,
         })
     }

@@ -8,6 +8,7 @@
 //! - `error`: the one API error type and its HTTP mapping.
 //! - `auth`: Supabase JWT verification and the JWKS cache policy.
 //! - `router`, `cors`, `openapi`: the HTTP surface.
+//! - `http`: plain-data outbound requests and the `Outbound` sending trait.
 //! - `rest`: PostgREST requests (built with the `postgrest` crate) and answers.
 //! - `api`: request handling per resource, over a small `Platform` trait.
 //! - `engine`, `catalog`: workflow validation, execution and the action catalog.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod cors;
 pub mod engine;
 pub mod error;
+pub mod http;
 pub mod openapi;
 pub mod rest;
 pub mod router;

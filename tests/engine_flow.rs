@@ -21,21 +21,41 @@ fn linear_chain_runs_in_order_and_passes_outputs_along() {
     assert_eq!(report.error_count, 0);
     assert_eq!(
         statuses(&report),
-        expect(&[("trigger-1", "succeeded"), ("notify-1", "succeeded"), ("deal-1", "succeeded"), ("hook-1", "succeeded")])
+        expect(&[
+            ("trigger-1", "succeeded"),
+            ("notify-1", "succeeded"),
+            ("deal-1", "succeeded"),
+            ("hook-1", "succeeded")
+        ])
     );
-    let starts: Vec<(String, u64)> = runner.calls.borrow().iter().map(|c| (c.node_id.clone(), c.at)).collect();
+    let starts: Vec<(String, u64)> = runner
+        .calls
+        .borrow()
+        .iter()
+        .map(|c| (c.node_id.clone(), c.at))
+        .collect();
     assert_eq!(
         starts,
-        vec![("notify-1".into(), 0), ("deal-1".into(), 100), ("hook-1".into(), 200)]
+        vec![
+            ("notify-1".into(), 0),
+            ("deal-1".into(), 100),
+            ("hook-1".into(), 200)
+        ]
     );
     assert_eq!(report.duration_ms, 300);
 
     let deal = &runner.calls_for("deal-1")[0];
     assert_eq!(deal.action_id, "create_deal");
-    assert_eq!(deal.inputs, json!({"title": "Deal for Ada", "value": 1200, "stage": "New lead Ada"}));
+    assert_eq!(
+        deal.inputs,
+        json!({"title": "Deal for Ada", "value": 1200, "stage": "New lead Ada"})
+    );
     assert_eq!(deal.timeout_ms, 10_000);
     let hook = &runner.calls_for("hook-1")[0];
-    assert_eq!(hook.inputs["body"]["deal"], report.result("deal-1").unwrap().output.clone().unwrap());
+    assert_eq!(
+        hook.inputs["body"]["deal"],
+        report.result("deal-1").unwrap().output.clone().unwrap()
+    );
     assert_eq!(hook.inputs["body"]["run"], json!(EXECUTION_ID));
     assert_eq!(hook.inputs["body"]["workflow"], json!("wf-1"));
 
@@ -61,7 +81,12 @@ fn diamond_runs_branches_together_and_joins_after_both() {
     // even though `join` comes first in the document.
     assert_eq!(
         statuses(&report),
-        expect(&[("start", "succeeded"), ("left", "succeeded"), ("right", "succeeded"), ("join", "succeeded")])
+        expect(&[
+            ("start", "succeeded"),
+            ("left", "succeeded"),
+            ("right", "succeeded"),
+            ("join", "succeeded")
+        ])
     );
     assert_eq!(runner.calls_for("left")[0].at, 0);
     assert_eq!(runner.calls_for("right")[0].at, 0);
@@ -71,7 +96,6 @@ fn diamond_runs_branches_together_and_joins_after_both() {
     assert_eq!(join.inputs["body"], json!({"left": "L", "right": "R"}));
     assert_eq!(report.duration_ms, 400);
 }
-
 
 #[test]
 fn condition_true_takes_the_true_branch_only() {
@@ -91,13 +115,22 @@ fn condition_true_takes_the_true_branch_only() {
             ("action-4", "skipped"),
         ])
     );
-    assert_eq!(report.result("cond-1").unwrap().output, Some(json!({"result": true})));
+    assert_eq!(
+        report.result("cond-1").unwrap().output,
+        Some(json!({"result": true}))
+    );
     assert_eq!(runner.called_nodes(), ["action-1", "action-2", "action-3"]);
     let email = &runner.calls_for("action-2")[0];
-    assert_eq!(email.inputs, json!({"to": "ada@example.com", "subject": "Welcome", "body": "Hi Ada"}));
+    assert_eq!(
+        email.inputs,
+        json!({"to": "ada@example.com", "subject": "Welcome", "body": "Hi Ada"})
+    );
     assert_eq!(runner.calls_for("action-3")[0].inputs["body"], json!("score 82"));
     let skipped = report.result("action-4").unwrap();
-    assert_eq!((skipped.attempts, skipped.started_at.as_deref(), skipped.success), (0, None, false));
+    assert_eq!(
+        (skipped.attempts, skipped.started_at.as_deref(), skipped.success),
+        (0, None, false)
+    );
 }
 
 #[test]
@@ -107,7 +140,10 @@ fn condition_false_skips_the_true_branch_and_its_descendants() {
     let report = run(&fixture("engine_lead_intake"), lead(), &runner, &clock);
 
     assert!(report.success);
-    assert_eq!(report.result("cond-1").unwrap().output, Some(json!({"result": false})));
+    assert_eq!(
+        report.result("cond-1").unwrap().output,
+        Some(json!({"result": false}))
+    );
     assert_eq!(report.result("action-2").unwrap().status, NodeStatus::Skipped);
     assert_eq!(report.result("action-3").unwrap().status, NodeStatus::Skipped);
     assert_eq!(report.result("action-4").unwrap().status, NodeStatus::Succeeded);
@@ -148,12 +184,17 @@ fn failure_with_stop_ends_the_run_but_lets_in_flight_nodes_finish() {
     let mut doc = fixture("engine_branches");
     doc["nodes"][1]["data"]["onError"] = json!("stop");
     let clock = FakeClock::new();
-    let runner = FakeRunner::new(&clock).script("a", vec![fatal(50, "boom")]).script("b", vec![ok(200, json!({}))]);
+    let runner = FakeRunner::new(&clock)
+        .script("a", vec![fatal(50, "boom")])
+        .script("b", vec![ok(200, json!({}))]);
     let report = run(&doc, json!({}), &runner, &clock);
 
     assert_eq!(report.status, RunStatus::Failed);
     assert!(report.stopped_early);
-    assert_eq!(report.stop_reason.as_deref(), Some("stopped after node \"a\" failed (onError: stop)"));
+    assert_eq!(
+        report.stop_reason.as_deref(),
+        Some("stopped after node \"a\" failed (onError: stop)")
+    );
     assert_eq!(
         statuses(&report),
         expect(&[
@@ -187,20 +228,42 @@ fn fan_out_of_twenty_never_exceeds_the_concurrency_bound() {
 
     assert!(report.success);
     assert_eq!(report.results.len(), 21);
-    assert_eq!(runner.max_in_flight(), 6, "the bound is reached but never exceeded");
+    assert_eq!(
+        runner.max_in_flight(),
+        6,
+        "the bound is reached but never exceeded"
+    );
     assert_eq!(report.duration_ms, 400, "4 waves of at most 6 nodes of 100 ms");
-    let first_wave: Vec<String> = runner.calls.borrow().iter().filter(|c| c.at == 0).map(|c| c.node_id.clone()).collect();
-    assert_eq!(first_wave, ["n0", "n1", "n2", "n3", "n4", "n5"], "document order picks who goes first");
+    let first_wave: Vec<String> = runner
+        .calls
+        .borrow()
+        .iter()
+        .filter(|c| c.at == 0)
+        .map(|c| c.node_id.clone())
+        .collect();
+    assert_eq!(
+        first_wave,
+        ["n0", "n1", "n2", "n3", "n4", "n5"],
+        "document order picks who goes first"
+    );
     let ids: Vec<&str> = report.results.iter().map(|r| r.node_id.as_str()).collect();
-    let expected: Vec<String> = std::iter::once("t".to_string()).chain((0..20).map(|i| format!("n{i}"))).collect();
-    assert_eq!(ids, expected, "results are listed in document order, not completion order");
+    let expected: Vec<String> = std::iter::once("t".to_string())
+        .chain((0..20).map(|i| format!("n{i}")))
+        .collect();
+    assert_eq!(
+        ids, expected,
+        "results are listed in document order, not completion order"
+    );
 }
 
 #[test]
 fn concurrency_bound_is_configurable() {
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock);
-    let limits = Limits { max_concurrency: 3, ..Limits::default() };
+    let limits = Limits {
+        max_concurrency: 3,
+        ..Limits::default()
+    };
     let report = run_with(&fan_out(20), json!({}), &runner, &clock, &limits);
     assert!(report.success);
     assert_eq!(runner.max_in_flight(), 3);
@@ -215,14 +278,23 @@ fn run_deadline_fails_in_flight_nodes_and_skips_the_rest() {
     });
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock).script("slow", vec![ok(5_000, json!({}))]);
-    let limits = Limits { max_run_ms: 1_000, ..Limits::default() };
+    let limits = Limits {
+        max_run_ms: 1_000,
+        ..Limits::default()
+    };
     let report = run_with(&doc, json!({}), &runner, &clock, &limits);
 
     assert_eq!(report.status, RunStatus::Failed);
     assert!(report.stopped_early);
-    assert_eq!(statuses(&report), expect(&[("t", "succeeded"), ("slow", "failed"), ("after", "skipped")]));
+    assert_eq!(
+        statuses(&report),
+        expect(&[("t", "succeeded"), ("slow", "failed"), ("after", "skipped")])
+    );
     let slow = report.result("slow").unwrap();
-    assert_eq!(slow.error.as_deref(), Some("run exceeded its time limit of 1000 ms"));
+    assert_eq!(
+        slow.error.as_deref(),
+        Some("run exceeded its time limit of 1000 ms")
+    );
     assert_eq!((slow.attempts, slow.duration_ms), (1, 1_000));
     assert_eq!(report.duration_ms, 1_000);
 }

@@ -19,7 +19,11 @@ fn doc(extra: Value) -> Value {
 }
 
 fn policy(max_attempts: u32, backoff_ms: u64) -> RetryPolicy {
-    RetryPolicy { max_attempts, backoff_ms, max_delay_ms: 30_000 }
+    RetryPolicy {
+        max_attempts,
+        backoff_ms,
+        max_delay_ms: 30_000,
+    }
 }
 
 #[test]
@@ -27,9 +31,18 @@ fn retry_then_success_waits_the_backoff_between_attempts() {
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock).script(
         "a",
-        vec![retryable(10, "503 Service Unavailable"), retryable(10, "429 Too Many Requests"), ok(10, json!({"id": 7}))],
+        vec![
+            retryable(10, "503 Service Unavailable"),
+            retryable(10, "429 Too Many Requests"),
+            ok(10, json!({"id": 7})),
+        ],
     );
-    let report = run(&doc(json!({"retry": {"maxAttempts": 3, "backoffMs": 500}})), json!({}), &runner, &clock);
+    let report = run(
+        &doc(json!({"retry": {"maxAttempts": 3, "backoffMs": 500}})),
+        json!({}),
+        &runner,
+        &clock,
+    );
 
     assert!(report.success, "{report:#?}");
     let a = report.result("a").unwrap();
@@ -39,7 +52,10 @@ fn retry_then_success_waits_the_backoff_between_attempts() {
     let p = policy(3, 500);
     let d1 = p.delay_ms(1, EXECUTION_ID, "a");
     let d2 = p.delay_ms(2, EXECUTION_ID, "a");
-    assert!((250..=500).contains(&d1) && (500..=1000).contains(&d2), "{d1} {d2}");
+    assert!(
+        (250..=500).contains(&d1) && (500..=1000).contains(&d2),
+        "{d1} {d2}"
+    );
     let calls = runner.calls_for("a");
     let timeline: Vec<(u32, u64)> = calls.iter().map(|c| (c.attempt, c.at)).collect();
     assert_eq!(timeline, vec![(1, 0), (2, 10 + d1), (3, 20 + d1 + d2)]);
@@ -51,7 +67,12 @@ fn retry_then_success_waits_the_backoff_between_attempts() {
 fn retry_exhausted_fails_with_the_last_error_and_skips_dependents() {
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock).script("a", vec![retryable(5, "connection reset")]);
-    let report = run(&doc(json!({"retry": {"maxAttempts": 4, "backoffMs": 1000}})), json!({}), &runner, &clock);
+    let report = run(
+        &doc(json!({"retry": {"maxAttempts": 4, "backoffMs": 1000}})),
+        json!({}),
+        &runner,
+        &clock,
+    );
 
     let a = report.result("a").unwrap();
     assert_eq!((a.status, a.attempts), (NodeStatus::Failed, 4));
@@ -73,7 +94,12 @@ fn retry_exhausted_fails_with_the_last_error_and_skips_dependents() {
 fn fatal_errors_are_never_retried() {
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock).script("a", vec![fatal(5, "400 Bad Request"), ok(5, json!({}))]);
-    let report = run(&doc(json!({"retry": {"maxAttempts": 5, "backoffMs": 100}})), json!({}), &runner, &clock);
+    let report = run(
+        &doc(json!({"retry": {"maxAttempts": 5, "backoffMs": 100}})),
+        json!({}),
+        &runner,
+        &clock,
+    );
     let a = report.result("a").unwrap();
     assert_eq!((a.status, a.attempts), (NodeStatus::Failed, 1));
     assert_eq!(a.error.as_deref(), Some("400 Bad Request"));
@@ -86,7 +112,10 @@ fn without_retry_settings_a_retryable_error_is_tried_once() {
     let runner = FakeRunner::new(&clock).script("a", vec![retryable(5, "502 Bad Gateway"), ok(5, json!({}))]);
     let report = run(&doc(json!({})), json!({}), &runner, &clock);
     assert_eq!(report.result("a").unwrap().attempts, 1);
-    assert_eq!(report.result("a").unwrap().error.as_deref(), Some("502 Bad Gateway"));
+    assert_eq!(
+        report.result("a").unwrap().error.as_deref(),
+        Some("502 Bad Gateway")
+    );
 }
 
 #[test]
@@ -98,7 +127,10 @@ fn timeout_abandons_the_call_and_counts_as_retryable() {
 
     let a = report.result("a").unwrap();
     assert_eq!((a.status, a.attempts), (NodeStatus::Failed, 2));
-    assert_eq!(a.error.as_deref(), Some("timed out after 1000 ms (after 2 attempts)"));
+    assert_eq!(
+        a.error.as_deref(),
+        Some("timed out after 1000 ms (after 2 attempts)")
+    );
     let d1 = policy(2, 100).delay_ms(1, EXECUTION_ID, "a");
     let calls = runner.calls_for("a");
     assert_eq!(calls[0].timeout_ms, 1000);
@@ -115,7 +147,10 @@ fn timeout_then_success_on_retry() {
     let extra = json!({"timeoutMs": 500, "retry": {"maxAttempts": 2, "backoffMs": 0}});
     let report = run(&doc(extra), json!({}), &runner, &clock);
     let a = report.result("a").unwrap();
-    assert_eq!((a.status, a.attempts, a.duration_ms), (NodeStatus::Succeeded, 2, 510));
+    assert_eq!(
+        (a.status, a.attempts, a.duration_ms),
+        (NodeStatus::Succeeded, 2, 510)
+    );
 }
 
 #[test]
@@ -123,13 +158,25 @@ fn oversized_output_fails_the_node_without_storing_it() {
     let clock = FakeClock::new();
     let big = json!({"blob": "x".repeat(2_000)});
     let runner = FakeRunner::new(&clock).script("a", vec![ok(10, big)]);
-    let limits = Limits { max_output_bytes: 1_024, ..Limits::default() };
-    let report = run_with(&doc(json!({"retry": {"maxAttempts": 3}})), json!({}), &runner, &clock, &limits);
+    let limits = Limits {
+        max_output_bytes: 1_024,
+        ..Limits::default()
+    };
+    let report = run_with(
+        &doc(json!({"retry": {"maxAttempts": 3}})),
+        json!({}),
+        &runner,
+        &clock,
+        &limits,
+    );
 
     let a = report.result("a").unwrap();
     assert_eq!(a.status, NodeStatus::Failed);
     assert_eq!(a.output, None);
     assert_eq!(a.attempts, 1, "an oversized answer is not retried");
-    assert_eq!(a.error.as_deref(), Some("output too large: 2011 bytes (limit 1024 bytes); not stored"));
+    assert_eq!(
+        a.error.as_deref(),
+        Some("output too large: 2011 bytes (limit 1024 bytes); not stored")
+    );
     assert_eq!(report.result("after").unwrap().status, NodeStatus::Skipped);
 }

@@ -51,11 +51,19 @@ fn missing_path_fails_the_node_naming_template_and_path() {
     let config = json!({"title": "Lead", "body": "{{trigger.email}}"});
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock);
-    let report = run(&single(config, "send_notification"), json!({"name": "no email"}), &runner, &clock);
+    let report = run(
+        &single(config, "send_notification"),
+        json!({"name": "no email"}),
+        &runner,
+        &clock,
+    );
 
     let a = report.result("a").unwrap();
     assert_eq!(a.status, NodeStatus::Failed);
-    assert_eq!(a.error.as_deref(), Some("template {{trigger.email}}: path \"email\" not found in trigger data"));
+    assert_eq!(
+        a.error.as_deref(),
+        Some("template {{trigger.email}}: path \"email\" not found in trigger data")
+    );
     assert_eq!(a.attempts, 0, "the runner is never called with unrendered inputs");
     assert!(a.started_at.is_some());
     assert!(runner.calls_for("a").is_empty());
@@ -102,8 +110,16 @@ fn template_keeping_a_wrong_type_is_rejected_before_the_call() {
     let config = json!({"title": "Deal", "value": "{{trigger.amount}}"});
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock);
-    let report = run(&single(config, "create_deal"), json!({"amount": {"eur": 5}}), &runner, &clock);
-    assert_eq!(report.result("a").unwrap().error.as_deref(), Some("input \"value\" must be of type \"number\""));
+    let report = run(
+        &single(config, "create_deal"),
+        json!({"amount": {"eur": 5}}),
+        &runner,
+        &clock,
+    );
+    assert_eq!(
+        report.result("a").unwrap().error.as_deref(),
+        Some("input \"value\" must be of type \"number\"")
+    );
 }
 
 /// trigger -> condition -> yes / no.
@@ -150,7 +166,10 @@ fn a_failing_condition_kills_both_branches() {
     let report = run(&branch(cond.clone()), json!({"score": {"v": 2}}), &runner, &clock);
     let c = report.result("c").unwrap();
     assert_eq!(c.status, NodeStatus::Failed);
-    assert_eq!(c.error.as_deref(), Some("condition: gt needs two numbers or two strings, got an object and a number"));
+    assert_eq!(
+        c.error.as_deref(),
+        Some("condition: gt needs two numbers or two strings, got an object and a number")
+    );
     assert!(runner.called_nodes().is_empty());
     assert_eq!(report.result("yes").unwrap().status, NodeStatus::Skipped);
     assert_eq!(report.result("no").unwrap().status, NodeStatus::Skipped);
@@ -160,4 +179,37 @@ fn a_failing_condition_kills_both_branches() {
         report.result("c").unwrap().error.as_deref(),
         Some("template {{trigger.score}}: path \"score\" not found in trigger data")
     );
+}
+
+#[test]
+fn email_body_escapes_interpolated_html_and_subject_refuses_line_breaks() {
+    let config = json!({
+        "to": "{{trigger.email}}",
+        "subject": "Welcome {{trigger.name}}",
+        "body": "<p>Hi {{trigger.name}}</p>\n{{trigger.note}}"
+    });
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let trigger = json!({"email": "eve@example.com", "name": "<b>Eve</b> & co", "note": "<a href=\"https://evil.example\">x</a>"});
+    let report = run(&single(config.clone(), "send_email"), trigger, &runner, &clock);
+    assert!(report.success, "{report:#?}");
+    let inputs = &runner.calls_for("a")[0].inputs;
+    assert_eq!(
+        inputs["subject"],
+        json!("Welcome <b>Eve</b> & co"),
+        "only html fields are escaped"
+    );
+    assert_eq!(
+        inputs["body"],
+        json!("<p>Hi &lt;b&gt;Eve&lt;/b&gt; &amp; co</p>\n&lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;")
+    );
+
+    let runner = FakeRunner::new(&clock);
+    let trigger = json!({"email": "eve@example.com", "name": "Eve\r\nBcc: all@example.com", "note": ""});
+    let report = run(&single(config, "send_email"), trigger, &runner, &clock);
+    assert_eq!(
+        report.result("a").unwrap().error.as_deref(),
+        Some("input \"subject\" must be a single line (no CR or LF)")
+    );
+    assert!(runner.calls_for("a").is_empty());
 }

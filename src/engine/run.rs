@@ -11,7 +11,7 @@ use super::limits::Limits;
 use super::ports::{ActionRunner, Clock};
 use super::result::{NodeResult, NodeStatus, RunReport, RunStatus};
 use super::step::{run_action, run_condition, ActionJob, ActionOutcome};
-use super::template::{render, Scope};
+use super::template::Scope;
 use crate::catalog;
 use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -185,10 +185,11 @@ impl<'g> Run<'g> {
         else {
             unreachable!("prepare_action is only called for actions")
         };
-        let inputs = render(config, &self.scope())
-            .map_err(|e| e.to_string())
-            .and_then(|inputs| {
-                let spec = catalog::find(action_id).ok_or_else(|| format!("unknown action {action_id:?}"))?;
+        let inputs = catalog::find(action_id)
+            .ok_or_else(|| format!("unknown action {action_id:?}"))
+            .and_then(|spec| {
+                let inputs =
+                    catalog::render_inputs(spec, config, &self.scope()).map_err(|e| e.to_string())?;
                 catalog::check_inputs(spec, &inputs).map_err(|issues| {
                     issues
                         .iter()
@@ -233,12 +234,12 @@ impl<'g> Run<'g> {
     /// The run deadline passed: actions still in flight fail, and nothing new starts.
     fn expire(&mut self, now: u64, attempts_seen: &[Cell<u32>]) {
         let message = format!("run exceeded its time limit of {} ms", self.limits.max_run_ms);
-        for i in 0..self.running.len() {
+        for (i, attempts) in attempts_seen.iter().enumerate() {
             if let Some(started) = self.running[i].take() {
                 let failed = self
                     .blank(i)
                     .timed(started, now)
-                    .failed(message.clone(), attempts_seen[i].get());
+                    .failed(message.clone(), attempts.get());
                 self.settle(i, failed, None);
             }
         }

@@ -219,6 +219,22 @@ pub fn render(value: &Value, scope: &Scope<'_>) -> Result<Value, TemplateError> 
     render_value(value, scope, None)
 }
 
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Like [`render`], but every string containing a template renders to text
 /// and each interpolated piece passes through `escape` (e.g. HTML escaping
 /// for an email body), so no value keeps its JSON type.

@@ -138,3 +138,11 @@ fn render_with_escapes_interpolated_values_only() {
     );
     assert_eq!(render(&json!("{{workflow.id}}"), &scope), Ok(Value::Null));
 }
+
+#[test]
+fn escape_html_covers_markup_and_quotes() {
+    assert_eq!(
+        escape_html(r#"<a href="x">Tom & 'Jerry'</a>"#),
+        "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+    );
+}

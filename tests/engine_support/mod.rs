@@ -32,7 +32,10 @@ pub struct FakeClock(Rc<RefCell<ClockState>>);
 
 impl FakeClock {
     pub fn new() -> Self {
-        FakeClock(Rc::new(RefCell::new(ClockState { now: T0, ..Default::default() })))
+        FakeClock(Rc::new(RefCell::new(ClockState {
+            now: T0,
+            ..Default::default()
+        })))
     }
 
     /// Milliseconds since `T0`.
@@ -44,11 +47,22 @@ impl FakeClock {
     /// Returns false when nobody sleeps (the run would hang for real).
     fn advance(&self) -> bool {
         let mut st = self.0.borrow_mut();
-        let Some(next) = st.sleepers.values().map(|(until, _)| *until).min() else { return false };
+        let Some(next) = st.sleepers.values().map(|(until, _)| *until).min() else {
+            return false;
+        };
         st.now = st.now.max(next);
         let now = st.now;
-        let due: Vec<u64> = st.sleepers.iter().filter(|(_, (u, _))| *u <= now).map(|(id, _)| *id).collect();
-        let wakers: Vec<Waker> = due.iter().filter_map(|id| st.sleepers.remove(id)).map(|(_, w)| w).collect();
+        let due: Vec<u64> = st
+            .sleepers
+            .iter()
+            .filter(|(_, (u, _))| *u <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        let wakers: Vec<Waker> = due
+            .iter()
+            .filter_map(|id| st.sleepers.remove(id))
+            .map(|(_, w)| w)
+            .collect();
         drop(st);
         wakers.into_iter().for_each(Waker::wake);
         true
@@ -89,7 +103,11 @@ impl Clock for FakeClock {
     fn sleep(&self, ms: u64) -> impl Future<Output = ()> {
         let mut st = self.0.borrow_mut();
         st.next_id += 1;
-        Sleep { clock: self.clone(), id: st.next_id, until: st.now.saturating_add(ms) }
+        Sleep {
+            clock: self.clone(),
+            id: st.next_id,
+            until: st.now.saturating_add(ms),
+        }
     }
 }
 
@@ -128,15 +146,24 @@ pub struct Step {
 }
 
 pub fn ok(delay_ms: u64, output: Value) -> Step {
-    Step { delay_ms, result: Ok(output) }
+    Step {
+        delay_ms,
+        result: Ok(output),
+    }
 }
 
 pub fn retryable(delay_ms: u64, message: &str) -> Step {
-    Step { delay_ms, result: Err(ActionError::Retryable(message.into())) }
+    Step {
+        delay_ms,
+        result: Err(ActionError::Retryable(message.into())),
+    }
 }
 
 pub fn fatal(delay_ms: u64, message: &str) -> Step {
-    Step { delay_ms, result: Err(ActionError::Fatal(message.into())) }
+    Step {
+        delay_ms,
+        result: Err(ActionError::Fatal(message.into())),
+    }
 }
 
 /// What the runner saw: one entry per attempt.
@@ -194,7 +221,12 @@ impl FakeRunner {
     }
 
     pub fn calls_for(&self, node_id: &str) -> Vec<Call> {
-        self.calls.borrow().iter().filter(|c| c.node_id == node_id).cloned().collect()
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.node_id == node_id)
+            .cloned()
+            .collect()
     }
 
     pub fn called_nodes(&self) -> Vec<String> {
@@ -204,7 +236,10 @@ impl FakeRunner {
     fn step(&self, call: &ActionCall) -> Step {
         match self.scripts.borrow().get(&call.node_id) {
             Some(steps) => steps[(call.attempt as usize - 1).min(steps.len() - 1)].clone(),
-            None => ok(100, json!({"node": call.node_id, "attempt": call.attempt, "inputs": call.inputs})),
+            None => ok(
+                100,
+                json!({"node": call.node_id, "attempt": call.attempt, "inputs": call.inputs}),
+            ),
         }
     }
 }
@@ -221,7 +256,8 @@ impl ActionRunner for FakeRunner {
             at: self.clock.elapsed(),
         });
         self.in_flight.set(self.in_flight.get() + 1);
-        self.max_in_flight.set(self.max_in_flight.get().max(self.in_flight.get()));
+        self.max_in_flight
+            .set(self.max_in_flight.get().max(self.in_flight.get()));
         let _guard = InFlight(self.in_flight.clone());
         if step.delay_ms > 0 {
             self.clock.sleep(step.delay_ms).await;
@@ -243,13 +279,18 @@ pub fn graph(doc: &Value) -> Graph {
 }
 
 pub fn graph_with(doc: &Value, limits: &Limits) -> Graph {
-    validate(&doc["nodes"], &doc["edges"], limits).unwrap_or_else(|issues| panic!("invalid fixture: {issues:#?}"))
+    validate(&doc["nodes"], &doc["edges"], limits)
+        .unwrap_or_else(|issues| panic!("invalid fixture: {issues:#?}"))
 }
 
 pub const EXECUTION_ID: &str = "0190a7a0-0000-7000-8000-000000000001";
 
 pub fn context(trigger: Value) -> RunContext {
-    RunContext { execution_id: EXECUTION_ID.into(), workflow_id: Some("wf-1".into()), trigger }
+    RunContext {
+        execution_id: EXECUTION_ID.into(),
+        workflow_id: Some("wf-1".into()),
+        trigger,
+    }
 }
 
 /// Runs a document on virtual time with default limits.
@@ -257,7 +298,13 @@ pub fn run(doc: &Value, trigger: Value, runner: &FakeRunner, clock: &FakeClock) 
     run_with(doc, trigger, runner, clock, &Limits::default())
 }
 
-pub fn run_with(doc: &Value, trigger: Value, runner: &FakeRunner, clock: &FakeClock, limits: &Limits) -> RunReport {
+pub fn run_with(
+    doc: &Value,
+    trigger: Value,
+    runner: &FakeRunner,
+    clock: &FakeClock,
+    limits: &Limits,
+) -> RunReport {
     let graph = graph_with(doc, limits);
     let ctx = context(trigger);
     let report = drive(clock, execute(&graph, &ctx, runner, clock, limits));
@@ -270,13 +317,25 @@ pub fn statuses(report: &RunReport) -> Vec<(String, String)> {
     report
         .results
         .iter()
-        .map(|r| (r.node_id.clone(), serde_json::to_value(r.status).unwrap().as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r.node_id.clone(),
+                serde_json::to_value(r.status)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
         .collect()
 }
 
 /// Shorthand for expected `statuses`.
 pub fn expect(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 /// A node of the given action with a config, for building documents in tests.

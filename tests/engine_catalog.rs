@@ -1,0 +1,108 @@
+//! The action catalog as `GET /api/actions` serves it: the six contract actions in the contract's entry shape.
+
+use edgeflow::catalog::{catalog, find, FieldType};
+use serde_json::json;
+
+#[test]
+fn has_the_six_contract_actions_in_order() {
+    let ids: Vec<_> = catalog().iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "send_email",
+            "ai_score",
+            "create_deal",
+            "update_contact",
+            "send_notification",
+            "webhook_call"
+        ]
+    );
+    assert!(find("ai_score").is_some());
+    assert!(find("launch_rocket").is_none());
+}
+
+#[test]
+fn serializes_to_the_contract_entry_shape_in_stable_order() {
+    let json = serde_json::to_string(find("send_notification").unwrap()).unwrap();
+    assert_eq!(
+        json,
+        r#"{"id":"send_notification","endpoint":"/rest/v1/notifications","method":"POST","requiresAuth":true,"description":"Post an in-app notification to the workflow owner.","inputSchema":{"title":{"type":"string","required":true,"description":"Notification title"},"body":{"type":"string","required":false,"description":"Notification text"}}}"#
+    );
+    let email = serde_json::to_value(find("send_email").unwrap()).unwrap();
+    assert_eq!(email["inputSchema"]["to"]["format"], "email");
+    let contact = serde_json::to_value(find("update_contact").unwrap()).unwrap();
+    assert_eq!(contact["requiredOneOf"], json!(["id", "email"]));
+    let hook = serde_json::to_value(find("webhook_call").unwrap()).unwrap();
+    assert_eq!(
+        hook["requiresAuth"], false,
+        "a user-typed URL never receives the caller's token"
+    );
+    assert_eq!(
+        hook["inputSchema"]["method"]["enum"],
+        json!(["GET", "POST", "PUT", "PATCH", "DELETE"])
+    );
+}
+
+#[test]
+fn contract_inputs_and_required_flags() {
+    let expected = [
+        (
+            "send_email",
+            vec![("to", true), ("subject", true), ("body", true), ("from", false)],
+        ),
+        (
+            "ai_score",
+            vec![
+                ("email", true),
+                ("name", false),
+                ("company", false),
+                ("title", false),
+                ("source", false),
+                ("fields", false),
+            ],
+        ),
+        (
+            "create_deal",
+            vec![
+                ("title", true),
+                ("value", false),
+                ("stage", false),
+                ("contact_id", false),
+            ],
+        ),
+        (
+            "update_contact",
+            vec![
+                ("id", false),
+                ("email", false),
+                ("name", false),
+                ("company", false),
+                ("fields", false),
+            ],
+        ),
+        ("send_notification", vec![("title", true), ("body", false)]),
+        (
+            "webhook_call",
+            vec![
+                ("url", true),
+                ("method", false),
+                ("headers", false),
+                ("body", false),
+            ],
+        ),
+    ];
+    for (id, inputs) in expected {
+        let spec = find(id).unwrap();
+        let got: Vec<(&str, bool)> = spec.input_schema.iter().map(|(n, f)| (*n, f.required)).collect();
+        assert_eq!(got, inputs, "{id}");
+        assert!(!spec.description.is_empty() && !spec.endpoint.is_empty(), "{id}");
+    }
+    let (_, fields) = find("ai_score")
+        .unwrap()
+        .input_schema
+        .iter()
+        .find(|(n, _)| *n == "fields")
+        .copied()
+        .unwrap();
+    assert_eq!(fields.kind, FieldType::Object);
+}
