@@ -26,7 +26,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("EMAIL_API_URL", "optional email HTTP API for send_email"),
     ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
     ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
-    ("WEBHOOK_SIGNING_SECRET", "secret signing webhook_call requests (Standard Webhooks)"),
+    (
+        "WEBHOOK_SIGNING_SECRET",
+        "secret signing webhook_call requests (Standard Webhooks)",
+    ),
 ];
 
 /// A problem with the configuration; names the variable.

@@ -14,6 +14,7 @@
 //! - `engine`, `catalog`: workflow validation, execution and the action catalog.
 //! - `platform` (wasm32 only): `#[event(fetch)]` and the `Platform` on `worker::Fetch`.
 
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod catalog;

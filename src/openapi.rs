@@ -31,6 +31,8 @@ fn secured(mut op: Value) -> Value {
 pub fn document() -> Value {
     let workflow_ref = json!({"$ref": "#/components/schemas/Workflow"});
     let wrapped = json!({"type": "object", "properties": {"workflow": workflow_ref}});
+    let execution_ref = json!({"$ref": "#/components/schemas/Execution"});
+    let execution_wrapped = json!({"type": "object", "properties": {"execution": execution_ref}});
     let page = [
         json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}),
         json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
@@ -66,6 +68,28 @@ pub fn document() -> Value {
                     "responses": {"200": ok("updated", wrapped.clone()), "404": error_response("not found (or not yours)")}})),
                 "delete": secured(json!({"summary": "Delete one workflow", "parameters": [id_param()],
                     "responses": {"200": ok("deleted", json!({"type": "object", "properties": {"deleted": {"type": "string", "format": "uuid"}}})), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/workflows/execute": {
+                "post": secured(json!({"summary": "Execute a saved workflow by id, or an unsaved document as a test run (logged with a null workflow_id)",
+                    "requestBody": body(json!({"type": "object", "properties": {
+                        "workflowId": {"type": "string", "format": "uuid"},
+                        "workflow": {"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}},
+                        "triggerData": {"type": "object"}}})),
+                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/workflows/{id}/execute": {
+                "post": secured(json!({"summary": "Execute a saved workflow", "parameters": [id_param()],
+                    "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"triggerData": {"type": "object"}}}}}},
+                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/workflows/{id}/executions": {
+                "get": secured(json!({"summary": "A workflow's runs, newest first", "parameters": [id_param(), page[0].clone(), page[1].clone()],
+                    "responses": {"200": ok("a page", json!({"type": "object", "properties": {"executions": {"type": "array", "items": execution_ref},
+                        "limit": {"type": "integer"}, "offset": {"type": "integer"}}})), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/executions/{id}": {
+                "get": secured(json!({"summary": "One run", "parameters": [id_param()],
+                    "responses": {"200": ok("found", execution_wrapped.clone()), "404": error_response("not found (or not yours)")}}))
             }
         },
         "components": {
@@ -78,6 +102,18 @@ pub fn document() -> Value {
                 "WorkflowWrite": {"type": "object", "properties": {
                     "id": {"type": "string", "format": "uuid"}, "name": {"type": "string", "maxLength": 200}, "description": {"type": "string"},
                     "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}}, "is_active": {"type": "boolean"}}},
+                "Execution": {"type": "object", "properties": {
+                    "id": {"type": "string", "format": "uuid"}, "workflow_id": {"type": "string", "format": "uuid", "nullable": true},
+                    "status": {"type": "string", "enum": ["running", "succeeded", "failed"]}, "success": {"type": "boolean"},
+                    "error_count": {"type": "integer"}, "execution_time_ms": {"type": "integer", "nullable": true},
+                    "executed_at": {"type": "string", "format": "date-time"}, "finished_at": {"type": "string", "format": "date-time", "nullable": true},
+                    "trigger_type": {"type": "string"}, "trigger_data": {"type": "object"},
+                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/NodeResult"}}}},
+                "NodeResult": {"type": "object", "properties": {
+                    "nodeId": {"type": "string"}, "type": {"type": "string"}, "actionId": {"type": "string"},
+                    "status": {"type": "string", "enum": ["succeeded", "failed", "skipped"]}, "success": {"type": "boolean"},
+                    "output": {}, "error": {"type": "string"}, "attempts": {"type": "integer"},
+                    "startedAt": {"type": "string", "format": "date-time", "nullable": true}, "durationMs": {"type": "integer"}}},
                 "Workflow": {"type": "object", "properties": {
                     "id": {"type": "string", "format": "uuid"}, "user_id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
                     "description": {"type": "string"}, "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}},

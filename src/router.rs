@@ -21,6 +21,11 @@ pub enum Route {
     GetWorkflow(Uuid),
     UpdateWorkflow(Uuid),
     DeleteWorkflow(Uuid),
+    /// `POST /api/workflows/execute` (seed form: id or document in the body).
+    ExecuteSeed,
+    ExecuteWorkflow(Uuid),
+    ListExecutions(Uuid),
+    GetExecution(Uuid),
 }
 
 /// The route table: path pattern, methods, whether a user token is needed.
@@ -32,6 +37,10 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/workflows", &["GET", "POST", "PUT", "DELETE"], true),
     ("/api/workflows/validate", &["POST"], true),
     ("/api/workflows/{id}", &["GET", "PUT", "DELETE"], true),
+    ("/api/workflows/execute", &["POST"], true),
+    ("/api/workflows/{id}/execute", &["POST"], true),
+    ("/api/workflows/{id}/executions", &["GET"], true),
+    ("/api/executions/{id}", &["GET"], true),
 ];
 
 impl Route {
@@ -71,6 +80,31 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             "/api/workflows/validate",
             pick(method, &[("POST", Route::ValidateWorkflow)]),
         ),
+        ["api", "workflows", "execute"] => (
+            "/api/workflows/execute",
+            pick(method, &[("POST", Route::ExecuteSeed)]),
+        ),
+        ["api", "workflows", id, "execute"] => {
+            let id = parse_id(id, "workflow")?;
+            (
+                "/api/workflows/{id}/execute",
+                pick(method, &[("POST", Route::ExecuteWorkflow(id))]),
+            )
+        }
+        ["api", "workflows", id, "executions"] => {
+            let id = parse_id(id, "workflow")?;
+            (
+                "/api/workflows/{id}/executions",
+                pick(method, &[("GET", Route::ListExecutions(id))]),
+            )
+        }
+        ["api", "executions", id] => {
+            let id = parse_id(id, "execution")?;
+            (
+                "/api/executions/{id}",
+                pick(method, &[("GET", Route::GetExecution(id))]),
+            )
+        }
         ["api", "workflows", id] => {
             let id = parse_id(id, "workflow")?;
             (

@@ -10,6 +10,7 @@ use crate::auth::jwks::{parse_jwks, CachedJwks};
 use crate::auth::{bearer_token, AuthUser, Verifier, VerifyError};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::http::HttpRequest;
 
 /// Verifies the `Authorization` header; any failure is a 401 whose reason
 /// goes to the log only.
@@ -73,10 +74,17 @@ async fn current_keys<P: Platform>(
         }
     }
     let url = config.jwks_url();
-    let (status, body) = p
-        .get_text(&url)
+    let req = HttpRequest {
+        method: "GET".into(),
+        url: url.clone(),
+        headers: vec![],
+        body: None,
+    };
+    let resp = p
+        .send(req)
         .await
         .map_err(|e| ApiError::upstream(format!("JWKS fetch {url}: {e}")))?;
+    let (status, body) = (resp.status, String::from_utf8_lossy(&resp.body).into_owned());
     if status != 200 {
         return Err(ApiError::upstream(format!("JWKS fetch {url}: HTTP {status}")));
     }

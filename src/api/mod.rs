@@ -5,6 +5,8 @@
 
 pub mod auth;
 pub mod body;
+#[cfg(any())] // wired once the action runner lands
+pub mod executions;
 pub mod workflows;
 
 use std::cell::RefCell;
@@ -14,7 +16,9 @@ use serde_json::{json, Value};
 use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
 use crate::cors;
+use crate::engine::Clock;
 use crate::error::ApiError;
+use crate::http::{HttpRequest, Outbound};
 use crate::rest::{RestRequest, RestResponse};
 use crate::router::{route, Route};
 
@@ -73,19 +77,31 @@ impl ApiResponse {
     }
 }
 
-/// Side effects the API needs. Worker futures are not `Send`: no bounds.
-#[allow(async_fn_in_trait)]
-pub trait Platform {
-    /// Sends a PostgREST request; `Err` when it could not be sent at all.
-    async fn send(&self, req: RestRequest) -> Result<RestResponse, String>;
-    /// GETs a URL and returns status and body (used for the JWKS).
-    async fn get_text(&self, url: &str) -> Result<(u16, String), String>;
-    /// Milliseconds since the epoch.
-    fn now_ms(&self) -> u64;
+/// Side effects the API needs: outbound HTTP (PostgREST, JWKS, actions),
+/// time, the JWKS cache and logging. Worker futures are not `Send`.
+pub trait Platform: Outbound + Clock {
     /// Where the JWKS cache lives (per isolate on Workers).
     fn jwks_cache(&self) -> &RefCell<Option<CachedJwks>>;
     /// One log line.
     fn log(&self, line: &str);
+}
+
+/// Sends a PostgREST request; `Err` only when no answer came.
+pub async fn send_rest<P: Platform>(p: &P, req: RestRequest) -> Result<RestResponse, ApiError> {
+    let resp = p
+        .send(HttpRequest {
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+        })
+        .await
+        .map_err(|e| ApiError::upstream(format!("PostgREST unreachable: {e}")))?;
+    Ok(RestResponse {
+        status: resp.status,
+        content_range: resp.header("content-range").map(str::to_string),
+        body: String::from_utf8_lossy(&resp.body).into_owned(),
+    })
 }
 
 /// Handles one request end to end, CORS included. Never panics on input.
@@ -144,5 +160,11 @@ async fn dispatch<P: Platform>(
     }
     let config = config.map_err(Clone::clone)?;
     let user = auth::authenticate(req.header("authorization"), config, p).await?;
-    workflows::handle(route, req, config, &user, p).await
+    match route {
+        Route::ExecuteSeed
+        | Route::ExecuteWorkflow(_)
+        | Route::ListExecutions(_)
+        | Route::GetExecution(_) => Err(ApiError::NotFound(format!("{route:?} is not wired yet"))),
+        _ => workflows::handle(route, req, config, &user, p).await,
+    }
 }

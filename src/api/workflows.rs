@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::body::{json_object, opt_array, opt_bool, opt_string, pagination};
-use super::{ApiRequest, ApiResponse, Platform};
+use super::{send_rest, ApiRequest, ApiResponse, Platform};
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::engine::{check_structure, validate, Limits};
@@ -59,7 +59,7 @@ pub async fn handle<P: Platform>(
 }
 
 async fn send<P: Platform>(p: &P, builder: postgrest::Builder) -> Result<rest::RestResponse, ApiError> {
-    p.send(capture(builder)?).await.map_err(ApiError::upstream)
+    send_rest(p, capture(builder)?).await
 }
 
 async fn list<P: Platform>(req: &ApiRequest, db: &RestClient, p: &P) -> Result<ApiResponse, ApiError> {

@@ -3,13 +3,16 @@
 
 use std::cell::RefCell;
 
-use worker::{console_log, event, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{
+    console_log, event, Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+};
 
 use crate::api::{self, ApiRequest, ApiResponse, Platform, MAX_BODY_BYTES};
 use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
+use crate::engine::Clock;
 use crate::error::ApiError;
-use crate::rest::{RestRequest, RestResponse};
+use crate::http::{HttpRequest, HttpResponse, Outbound};
 
 thread_local! {
     // One isolate serves many requests: the JWKS cache lives as long as it.
@@ -106,55 +109,46 @@ struct WorkerPlatform {
     cache: &'static RefCell<Option<CachedJwks>>,
 }
 
-impl WorkerPlatform {
-    async fn fetch_raw(&self, req: RestRequest) -> Result<(u16, String, Option<String>), String> {
+impl Outbound for WorkerPlatform {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
         let headers = Headers::new();
         for (k, v) in &req.headers {
-            headers.append(k, v).map_err(|e| e.to_string())?;
+            headers.append(k, v).map_err(|e| format!("header {k}: {e}"))?;
         }
-        let method = Method::from(req.method.clone());
         let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers);
-        if let Some(body) = &req.body {
-            if !body.is_empty() {
-                let array = worker::js_sys::Uint8Array::from(body.as_slice());
-                init.with_body(Some(array.into()));
-            }
+        init.with_method(Method::from(req.method.clone()))
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual);
+        if let Some(body) = req.body.as_ref().filter(|b| !b.is_empty()) {
+            init.with_body(Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()));
         }
         let request = Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
         let mut resp = Fetch::Request(request).send().await.map_err(|e| e.to_string())?;
-        let status = resp.status_code();
-        let range = resp.headers().get("content-range").ok().flatten();
-        let text = resp.text().await.map_err(|e| e.to_string())?;
-        Ok((status, text, range))
+        let headers = resp
+            .headers()
+            .entries()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok(HttpResponse {
+            status: resp.status_code(),
+            headers,
+            body,
+        })
     }
 }
 
-impl Platform for WorkerPlatform {
-    async fn send(&self, req: RestRequest) -> Result<RestResponse, String> {
-        let (status, body, content_range) = self.fetch_raw(req).await?;
-        Ok(RestResponse {
-            status,
-            body,
-            content_range,
-        })
-    }
-
-    async fn get_text(&self, url: &str) -> Result<(u16, String), String> {
-        let req = RestRequest {
-            method: "GET".into(),
-            url: url.to_string(),
-            headers: vec![],
-            body: None,
-        };
-        let (status, body, _) = self.fetch_raw(req).await?;
-        Ok((status, body))
-    }
-
+impl Clock for WorkerPlatform {
     fn now_ms(&self) -> u64 {
         worker::Date::now().as_millis()
     }
 
+    fn sleep(&self, ms: u64) -> impl std::future::Future<Output = ()> {
+        worker::Delay::from(std::time::Duration::from_millis(ms))
+    }
+}
+
+impl Platform for WorkerPlatform {
     fn jwks_cache(&self) -> &RefCell<Option<CachedJwks>> {
         self.cache
     }

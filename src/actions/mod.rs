@@ -1,0 +1,162 @@
+//! The action executors behind the engine's `ActionRunner` port.
+//!
+//! Layout, one concept per file:
+//! - `email`, `score`, `crm`, `webhook`: the executors of the catalog;
+//! - `store`: PostgREST writes as the workflow owner; `service`: calls to
+//!   operator-configured endpoints;
+//! - `ssrf`: the target guard for user-typed URLs; `signing`: Standard
+//!   Webhooks signatures; `redact`: secret removal from outputs and errors;
+//! - `outcome`: error grouping and input readers.
+//!
+//! Every request leaves through the `Outbound` port, so all of this is pure
+//! and tested natively with a scripted fake. Credentials flow one way: the
+//! owner's token goes to PostgREST and to configured endpoints of actions
+//! with `requiresAuth`; `EMAIL_API_KEY` goes to `EMAIL_API_URL` only; a
+//! user-typed URL (`webhook_call`) receives none of them. Whatever an
+//! executor returns passes through the redactor before the engine stores it.
+
+pub mod crm;
+pub mod email;
+pub mod outcome;
+pub mod redact;
+pub mod score;
+pub mod service;
+pub mod signing;
+pub mod ssrf;
+pub mod store;
+pub mod webhook;
+
+use crate::config::Config;
+use crate::engine::{ActionCall, ActionError, ActionRunner};
+use crate::http::Outbound;
+use outcome::fatal;
+use redact::Redactor;
+use serde_json::Value;
+
+/// Who a run acts for and what it may use.
+pub struct RunEnv<'a> {
+    pub config: &'a Config,
+    /// The workflow owner's user id (`sub`): the key of contact upserts.
+    pub owner_id: &'a str,
+    /// The workflow owner's access token: forwarded to PostgREST and to
+    /// configured endpoints with `requiresAuth`; never to a user-typed URL.
+    pub owner_token: &'a str,
+    pub execution_id: &'a str,
+    /// `None` for an unsaved test run.
+    pub workflow_id: Option<&'a str>,
+    /// Whether a `workflow_executions` row with `execution_id` exists, so
+    /// `email_outbox.execution_id` (a foreign key) may point at it.
+    pub execution_logged: bool,
+    /// A CRM endpoint replacing the PostgREST writes of the CRM actions
+    /// (see `crm`); `None` keeps the embedded default.
+    pub crm_api_url: Option<&'a str>,
+    /// Wall-clock time of the run, for `webhook-timestamp`.
+    pub now_ms: u64,
+}
+
+impl<'a> RunEnv<'a> {
+    /// An environment with the embedded defaults: the execution is logged,
+    /// no CRM endpoint.
+    pub fn new(
+        config: &'a Config,
+        owner_id: &'a str,
+        owner_token: &'a str,
+        execution_id: &'a str,
+        workflow_id: Option<&'a str>,
+        now_ms: u64,
+    ) -> Self {
+        RunEnv {
+            config,
+            owner_id,
+            owner_token,
+            execution_id,
+            workflow_id,
+            execution_logged: true,
+            crm_api_url: None,
+            now_ms,
+        }
+    }
+
+    /// Every secret this run knows of, for redaction.
+    pub fn redactor(&self) -> Redactor {
+        let c = self.config;
+        let mut secrets = vec![self.owner_token, c.anon_key.expose()];
+        for s in [
+            &c.service_role_key,
+            &c.jwt_secret,
+            &c.email_api_key,
+            &c.webhook_signing_secret,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            secrets.push(s.expose());
+        }
+        if let Some(tail) = c
+            .webhook_signing_secret
+            .as_ref()
+            .and_then(|s| s.expose().strip_prefix("whsec_"))
+        {
+            secrets.push(tail);
+        }
+        Redactor::new(secrets)
+    }
+}
+
+/// The engine's action runner: dispatches each call to its executor and
+/// redacts what comes back.
+pub struct Actions<'a, O: Outbound> {
+    pub env: RunEnv<'a>,
+    pub out: &'a O,
+}
+
+impl<'a, O: Outbound> Actions<'a, O> {
+    pub fn new(env: RunEnv<'a>, out: &'a O) -> Self {
+        Actions { env, out }
+    }
+
+    async fn dispatch(&self, call: &ActionCall, redactor: &Redactor) -> Result<Value, ActionError> {
+        let (env, out, inputs) = (&self.env, self.out, &call.inputs);
+        match call.action_id.as_str() {
+            "send_email" => email::run(env, out, redactor, &call.node_id, inputs).await,
+            "ai_score" => match env.config.ai_score_url.as_deref() {
+                Some(url) => {
+                    let body = score::service_body(inputs);
+                    let answer =
+                        service::call(out, "the scoring service", url, env.owner_token, &body).await?;
+                    score::parse_service(&answer)
+                }
+                None => Ok(score::builtin(inputs)),
+            },
+            id if crm::ACTIONS.contains(&id) => crm::run(env, out, id, inputs).await,
+            "webhook_call" => {
+                let signer = self.signer(&call.node_id)?;
+                let request = webhook::parse_inputs(inputs, redactor)?;
+                webhook::run(out, request, &signer, env.config.allow_private_targets).await
+            }
+            other => Err(fatal(format!("unknown action {other:?}"))),
+        }
+    }
+
+    fn signer(&self, node_id: &str) -> Result<webhook::Signer, ActionError> {
+        let secret = self.env.config.webhook_signing_secret.as_ref().ok_or_else(|| {
+            fatal("webhook_call cannot sign its request: set WEBHOOK_SIGNING_SECRET (whsec_<base64> or any string)")
+        })?;
+        Ok(webhook::Signer {
+            key: signing::decode_key(secret.expose()).map_err(fatal)?,
+            message_id: signing::message_id(self.env.execution_id, node_id),
+            timestamp_s: self.env.now_ms / 1000,
+        })
+    }
+}
+
+impl<O: Outbound> ActionRunner for Actions<'_, O> {
+    async fn run(&self, call: ActionCall) -> Result<Value, ActionError> {
+        let redactor = self.env.redactor();
+        match self.dispatch(&call, &redactor).await {
+            Ok(output) => Ok(redactor.value(&output)),
+            Err(ActionError::Fatal(m)) => Err(ActionError::Fatal(redactor.text(&m))),
+            Err(ActionError::Retryable(m)) => Err(ActionError::Retryable(redactor.text(&m))),
+        }
+    }
+}
