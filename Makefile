@@ -5,7 +5,7 @@ PY := .local/venv/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: setup build dev test lint unit
+.PHONY: setup build dev test lint unit demo
 
 ## Install whatever is missing (idempotent).
 setup:
@@ -32,3 +32,8 @@ unit: setup
 ## The whole suite.
 test: setup
 	bash scripts/test.sh
+
+## The main job, non-interactively: stack up, sample workflow created and
+## run once, execution printed, stack down; exits 0 only if the run succeeded.
+demo: build
+	$(PY) scripts/stack.py run -- $(PY) scripts/demo.py

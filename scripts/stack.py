@@ -214,6 +214,12 @@ class Stack:
             if not path.exists():
                 tokens.write_private_jwk(path, tokens.new_private_jwk(alg))
             self.jwk_paths[alg] = path
+        webhook_file = keys / "webhook_secret"
+        if not webhook_file.exists():
+            # Standard Webhooks' secret format: whsec_ + base64 of the key bytes.
+            webhook_file.write_text("whsec_" + base64.b64encode(os.urandom(24)).decode())
+            webhook_file.chmod(0o600)
+        self.webhook_secret = webhook_file.read_text().strip()
         self.anon_key = tokens.api_key("anon", self.secret)
         self.service_key = tokens.api_key("service_role", self.secret)
 
@@ -283,6 +289,7 @@ class Stack:
             "JWT_AUDIENCE": "authenticated",
             "ALLOWED_ORIGINS": os.environ.get("STACK_ALLOWED_ORIGINS", DEFAULT_ORIGINS),
             "ALLOW_PRIVATE_TARGETS": "true",
+            "WEBHOOK_SIGNING_SECRET": self.webhook_secret,
         }
         prefix = "STACK_WORKER_VAR_"
         values.update({k[len(prefix):]: v for k, v in os.environ.items() if k.startswith(prefix) and len(k) > len(prefix)})
@@ -316,6 +323,7 @@ class Stack:
             "JWT_AUDIENCE": "authenticated",
             "JWKS_URL": f"{self.gateway_url}/auth/v1/.well-known/jwks.json",
             "ALLOWED_ORIGINS": wv["ALLOWED_ORIGINS"],
+            "WEBHOOK_SIGNING_SECRET": self.webhook_secret,
             "DATABASE_URL": self.pg.superuser_url,
             "DEMO_USER_ID": DEMO_USER_ID,
             "DEMO_EMAIL": DEMO_EMAIL,
@@ -391,6 +399,8 @@ def cmd_up(args) -> int:
             return 1
         shutil.copy(stack.dir / "stack.env", LOCAL / "stack.env")
         print(usage_text(env), flush=True)
+        if not args.no_worker and not args.no_demo:
+            run_demo(env)
         while not stop.wait(1):
             dead = stack.dead_component()
             if dead:
@@ -404,6 +414,15 @@ def cmd_up(args) -> int:
         (LOCAL / "stack.env").unlink(missing_ok=True)  # a stale file would point at ports nobody serves
         print("stack: stopped", file=sys.stderr)
         lock.close()
+
+
+def run_demo(env: dict) -> int:
+    """Creates the sample workflow for the demo user and runs it once (the main job)."""
+    print("stack: running the sample workflow (scripts/demo.py)...", flush=True)
+    code = subprocess.call([sys.executable, str(ROOT / "scripts" / "demo.py")], env={**os.environ, **env})
+    if code != 0:
+        print(f"stack: the sample workflow run did not succeed (exit {code}); the stack keeps running", file=sys.stderr)
+    return code
 
 
 def usage_text(env: dict) -> str:
@@ -477,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the dev stack in the foreground (make dev)")
     up.add_argument("--no-worker", action="store_true", help="skip wrangler dev")
+    up.add_argument("--no-demo", action="store_true", help="do not create and run the sample workflow")
     run = sub.add_parser("run", help="run a command against a throwaway stack (make test)")
     run.add_argument("--no-worker", action="store_true", help="skip wrangler dev")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")

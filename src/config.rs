@@ -25,7 +25,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("EMAIL_API_URL", "optional email HTTP API for send_email"),
     ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
+    ("EMAIL_FROM", "default sender for the email HTTP API"),
     ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
+    ("CRM_API_URL", "optional CRM endpoint for create_deal, update_contact, send_notification"),
     (
         "WEBHOOK_SIGNING_SECRET",
         "secret signing webhook_call requests (Standard Webhooks)",
@@ -80,7 +82,10 @@ pub struct Config {
     pub email_api_url: Option<String>,
     pub email_api_key: Option<Secret>,
     pub ai_score_url: Option<String>,
-    /// Signs `webhook_call` requests; when unset, webhooks go unsigned.
+    pub email_from: Option<String>,
+    pub crm_api_url: Option<String>,
+    /// Signs `webhook_call` requests (Standard Webhooks); when unset,
+    /// `webhook_call` nodes fail with an error naming the variable.
     pub webhook_signing_secret: Option<Secret>,
 }
 
@@ -145,6 +150,8 @@ impl Config {
             email_api_url: optional_url("EMAIL_API_URL")?,
             email_api_key: get("EMAIL_API_KEY").map(Secret::new),
             ai_score_url: optional_url("AI_SCORE_URL")?,
+            crm_api_url: optional_url("CRM_API_URL")?,
+            email_from: get("EMAIL_FROM"),
             webhook_signing_secret: get("WEBHOOK_SIGNING_SECRET").map(Secret::new),
             supabase_url,
         })

@@ -32,7 +32,8 @@ use crate::engine::ActionError;
 use crate::http::{HttpRequest, HttpResponse, Outbound};
 use serde_json::{json, Map, Value};
 
-/// Sender used with an email API when the node gives no `from`.
+/// Sender used with an email API when neither the node (`from`) nor
+/// `EMAIL_FROM` gives one.
 pub const DEFAULT_FROM: &str = "no-reply@edgeflow.local";
 
 /// A checked email.
@@ -159,7 +160,10 @@ pub async fn run<O: Outbound>(
     node_id: &str,
     inputs: &Value,
 ) -> Result<Value, ActionError> {
-    let email = parse_inputs(inputs)?;
+    let mut email = parse_inputs(inputs)?;
+    if email.from.is_none() {
+        email.from = env.config.email_from.clone();
+    }
     let Some(url) = env.config.email_api_url.as_deref() else {
         return record(env, out, outbox_row(env, &email, "queued", None, None)).await;
     };

@@ -168,17 +168,16 @@ async fn run<P: Platform>(
         trigger,
     };
     let owner_id = user.user_id.to_string();
-    let actions = Actions {
-        env: RunEnv {
-            config,
-            owner_token: &user.token,
-            owner_id: &owner_id,
-            execution_id: &execution_id,
-            workflow_id: workflow_id_text.as_deref(),
-            now_ms: p.now_ms(),
-        },
-        out: p,
-    };
+    let mut env = RunEnv::new(
+        config,
+        &owner_id,
+        &user.token,
+        &execution_id,
+        workflow_id_text.as_deref(),
+        p.now_ms(),
+    );
+    env.crm_api_url = config.crm_api_url.as_deref();
+    let actions = Actions { env, out: p };
     let report = execute(&graph, &ctx, &actions, p, &limits).await;
 
     let finish = json!({

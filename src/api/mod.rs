@@ -5,7 +5,6 @@
 
 pub mod auth;
 pub mod body;
-#[cfg(any())] // wired once the action runner lands
 pub mod executions;
 pub mod workflows;
 
@@ -164,7 +163,7 @@ async fn dispatch<P: Platform>(
         Route::ExecuteSeed
         | Route::ExecuteWorkflow(_)
         | Route::ListExecutions(_)
-        | Route::GetExecution(_) => Err(ApiError::NotFound(format!("{route:?} is not wired yet"))),
+        | Route::GetExecution(_) => executions::handle(route, req, config, &user, p).await,
         _ => workflows::handle(route, req, config, &user, p).await,
     }
 }

@@ -1,0 +1,230 @@
+//! The CRM writes as the workflow owner through PostgREST: request shapes,
+//! outputs, error grouping, contact update and upsert, and the mapped
+//! endpoint alternative.
+
+mod actions_support;
+
+use actions_support::*;
+use serde_json::json;
+
+const CONTACT_ID: &str = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+
+fn assert_as_owner(req: &edgeflow::http::HttpRequest) {
+    assert_eq!(
+        header(req, "authorization"),
+        Some(format!("Bearer {OWNER_TOKEN}").as_str())
+    );
+    assert_eq!(header(req, "apikey"), Some(ANON_KEY));
+}
+
+#[test]
+fn send_notification_inserts_as_the_owner_and_returns_the_row() {
+    let config = config(&[]);
+    let row =
+        json!({"id": "n1", "user_id": OWNER_ID, "title": "New lead", "body": "Ann (91)", "read_at": null});
+    let out = Fake::new().then(201, &json!([row]).to_string());
+    let output = run(
+        &config,
+        &out,
+        "send_notification",
+        json!({"title": "New lead", "body": "Ann (91)"}),
+    )
+    .unwrap();
+    assert_eq!(output, row);
+    let req = out.request(0);
+    assert_eq!(
+        (req.method.as_str(), req.url.as_str()),
+        ("POST", "http://db.test/rest/v1/notifications")
+    );
+    assert_eq!(header(&req, "prefer"), Some("return=representation"));
+    assert_eq!(header(&req, "content-type"), Some("application/json"));
+    assert_as_owner(&req);
+    assert_eq!(body_json(&req), json!({"title": "New lead", "body": "Ann (91)"}));
+}
+
+#[test]
+fn create_deal_sends_only_the_given_columns() {
+    let config = config(&[]);
+    let out = Fake::new().then(201, r#"[{"id":"d1","title":"Acme","stage":"new"}]"#);
+    let output = run(
+        &config,
+        &out,
+        "create_deal",
+        json!({"title": "Acme", "value": 1200.5, "contact_id": CONTACT_ID, "stage": ""}),
+    )
+    .unwrap();
+    assert_eq!(output["id"], "d1");
+    let req = out.request(0);
+    assert_eq!(req.url, "http://db.test/rest/v1/deals");
+    assert_eq!(
+        body_json(&req),
+        json!({"title": "Acme", "value": 1200.5, "contact_id": CONTACT_ID})
+    );
+    let out = Fake::new();
+    assert!(fatal_message(run(
+        &config,
+        &out,
+        "create_deal",
+        json!({"title": "A", "contact_id": "nope"})
+    ))
+    .contains("UUID"));
+    assert_eq!(out.count(), 0);
+}
+
+#[test]
+fn postgrest_failures_are_grouped_by_status() {
+    let config = config(&[]);
+    let cases = [
+        (409, r#"{"code":"23503","message":"fk"}"#, false),
+        (409, r#"{"code":"23505","message":"dup"}"#, false),
+        (400, r#"{"code":"23514","message":"check"}"#, false),
+        (403, r#"{"code":"42501","message":"rls"}"#, false),
+        (401, r#"{"code":"PGRST301","message":"jwt expired"}"#, false),
+        (500, r#"{"message":"boom"}"#, true),
+        (503, "", true),
+        (429, "", true),
+    ];
+    for (status, body, retry) in cases {
+        let out = Fake::new().then(status, body);
+        let result = run(&config, &out, "create_deal", json!({"title": "A"}));
+        let message = if retry {
+            retryable_message(result)
+        } else {
+            fatal_message(result)
+        };
+        assert!(message.contains(&format!("HTTP {status}")), "{message}");
+        assert!(message.contains("deals"), "{message}");
+    }
+    let out = Fake::new().then_fail("dns error");
+    assert!(
+        retryable_message(run(&config, &out, "send_notification", json!({"title": "t"})))
+            .contains("dns error")
+    );
+    // RLS can make an insert return no row at all.
+    let out = Fake::new().then(201, "[]");
+    assert!(fatal_message(run(&config, &out, "send_notification", json!({"title": "t"}))).contains("no row"));
+}
+
+#[test]
+fn update_contact_by_id_patches_and_merges_fields() {
+    let config = config(&[]);
+    let out = Fake::new()
+        .then(200, r#"[{"fields":{"plan":"free","seats":3}}]"#)
+        .then(200, &json!([{"id": CONTACT_ID, "name": "Ann"}]).to_string());
+    let output = run(
+        &config,
+        &out,
+        "update_contact",
+        json!({"id": CONTACT_ID, "name": "Ann", "email": "ann@acme.com", "fields": {"plan": "pro"}}),
+    )
+    .unwrap();
+    assert_eq!(output["id"], CONTACT_ID);
+    let read = out.request(0);
+    assert_eq!(read.method, "GET");
+    assert_eq!(
+        read.url,
+        format!("http://db.test/rest/v1/contacts?select=fields&id=eq.{CONTACT_ID}")
+    );
+    let patch = out.request(1);
+    assert_eq!(patch.method, "PATCH");
+    assert_eq!(
+        patch.url,
+        format!("http://db.test/rest/v1/contacts?id=eq.{CONTACT_ID}")
+    );
+    assert_eq!(header(&patch, "prefer"), Some("return=representation"));
+    assert_as_owner(&patch);
+    assert_eq!(
+        body_json(&patch),
+        json!({"name": "Ann", "email": "ann@acme.com", "fields": {"plan": "pro", "seats": 3}})
+    );
+}
+
+#[test]
+fn update_contact_of_a_missing_or_foreign_id_is_not_found() {
+    let config = config(&[]);
+    let out = Fake::new().then(200, "[]");
+    let message = fatal_message(run(
+        &config,
+        &out,
+        "update_contact",
+        json!({"id": CONTACT_ID, "company": "Acme"}),
+    ));
+    assert!(message.contains("contact not found"), "{message}");
+    assert_eq!(out.count(), 1);
+    assert_eq!(out.request(0).method, "PATCH");
+    let out = Fake::new();
+    assert!(fatal_message(run(&config, &out, "update_contact", json!({"id": "1; drop"}))).contains("UUID"));
+    assert_eq!(out.count(), 0);
+}
+
+#[test]
+fn update_contact_by_email_upserts_on_owner_and_email() {
+    let config = config(&[]);
+    let out = Fake::new().then(201, r#"[{"id":"c9","email":"ann@acme.com","company":"Acme"}]"#);
+    let output = run(
+        &config,
+        &out,
+        "update_contact",
+        json!({"email": "ann@acme.com", "company": "Acme"}),
+    )
+    .unwrap();
+    assert_eq!(output["id"], "c9");
+    let req = out.request(0);
+    assert_eq!(req.method, "POST");
+    assert_eq!(
+        req.url,
+        "http://db.test/rest/v1/contacts?on_conflict=user_id%2Cemail"
+    );
+    assert_eq!(
+        header(&req, "prefer"),
+        Some("return=representation,resolution=merge-duplicates")
+    );
+    assert_eq!(
+        body_json(&req),
+        json!({"email": "ann@acme.com", "company": "Acme", "user_id": OWNER_ID})
+    );
+
+    // With fields, the stored ones are read first (none here) and merged.
+    let out = Fake::new().then(200, "[]").then(201, r#"[{"id":"c9"}]"#);
+    run(
+        &config,
+        &out,
+        "update_contact",
+        json!({"email": "ann@acme.com", "fields": {"a": 1}}),
+    )
+    .unwrap();
+    assert!(
+        out.request(0).url.contains("email=eq.ann%40acme.com"),
+        "{}",
+        out.request(0).url
+    );
+    assert_eq!(body_json(&out.request(1))["fields"], json!({"a": 1}));
+}
+
+#[test]
+fn a_mapped_crm_endpoint_replaces_postgrest() {
+    let config = config(&[]);
+    let mut env = env(&config);
+    env.crm_api_url = Some("https://crm.example.com/api/");
+    let out = Fake::new().then(200, r#"{"id":"remote-1"}"#);
+    let output = run_env(env, &out, "create_deal", json!({"title": "Acme", "value": 5})).unwrap();
+    assert_eq!(output, json!({"id": "remote-1"}));
+    let req = out.request(0);
+    assert_eq!(
+        (req.method.as_str(), req.url.as_str()),
+        ("POST", "https://crm.example.com/api/create_deal")
+    );
+    assert_eq!(
+        header(&req, "authorization"),
+        Some(format!("Bearer {OWNER_TOKEN}").as_str())
+    );
+    assert_eq!(body_json(&req), json!({"title": "Acme", "value": 5}));
+    // A configured endpoint is never followed through a redirect.
+    let mut env = actions_support::env(&config);
+    env.crm_api_url = Some("https://crm.example.com/api");
+    let out = Fake::new().then_with(302, &[("location", "https://elsewhere.example/")], "");
+    assert!(
+        fatal_message(run_env(env, &out, "send_notification", json!({"title": "t"})))
+            .contains("never followed")
+    );
+}

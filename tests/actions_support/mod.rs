@@ -1,0 +1,184 @@
+//! Shared doubles for the action executor tests: a scripted `Outbound`
+//! that records every request, configurations and run environments.
+#![allow(dead_code)]
+
+use edgeflow::actions::{Actions, RunEnv};
+use edgeflow::config::Config;
+use edgeflow::engine::{ActionCall, ActionError, ActionRunner};
+use edgeflow::http::{HttpRequest, HttpResponse, Outbound};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+pub const OWNER_ID: &str = "8d0f3f9e-6a7b-4c1d-9e2f-3a4b5c6d7e8f";
+pub const OWNER_TOKEN: &str = "eyJowner.token-of-the-workflow-owner.sig";
+pub const ANON_KEY: &str = "anon-key-0123456789abcdef";
+pub const SERVICE_KEY: &str = "service-role-key-0123456789";
+pub const EMAIL_KEY: &str = "re_email_api_key_0123456789";
+/// Standard Webhooks form: `whsec_` + base64 of "local-signing-secret-bytes".
+pub const SIGNING_SECRET: &str = "whsec_bG9jYWwtc2lnbmluZy1zZWNyZXQtYnl0ZXM=";
+pub const EXECUTION_ID: &str = "0b9a6c1e-1d2f-4a3b-8c4d-5e6f7a8b9c0d";
+pub const WORKFLOW_ID: &str = "7f1e2d3c-4b5a-4968-8776-655443322110";
+pub const NOW_MS: u64 = 1_700_000_123_456;
+
+/// Answers requests the script does not cover.
+type Answer = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, String>>;
+
+/// An `Outbound` that answers from a script (or a fallback function) and
+/// keeps every request it was given.
+pub struct Fake {
+    pub requests: RefCell<Vec<HttpRequest>>,
+    script: RefCell<VecDeque<Result<HttpResponse, String>>>,
+    fallback: Option<Answer>,
+}
+
+impl Fake {
+    pub fn new() -> Self {
+        Fake {
+            requests: RefCell::new(vec![]),
+            script: RefCell::new(VecDeque::new()),
+            fallback: None,
+        }
+    }
+
+    /// Answers every request not covered by the script with `f`.
+    pub fn with(f: impl Fn(&HttpRequest) -> Result<HttpResponse, String> + 'static) -> Self {
+        Fake {
+            fallback: Some(Box::new(f)),
+            ..Fake::new()
+        }
+    }
+
+    /// Queues an answer.
+    pub fn then(self, status: u16, body: &str) -> Self {
+        self.then_with(status, &[("content-type", "application/json")], body)
+    }
+
+    pub fn then_with(self, status: u16, headers: &[(&str, &str)], body: &str) -> Self {
+        self.script
+            .borrow_mut()
+            .push_back(Ok(resp(status, headers, body)));
+        self
+    }
+
+    /// Queues a network failure.
+    pub fn then_fail(self, cause: &str) -> Self {
+        self.script.borrow_mut().push_back(Err(cause.to_string()));
+        self
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.borrow().len()
+    }
+
+    pub fn request(&self, i: usize) -> HttpRequest {
+        self.requests.borrow()[i].clone()
+    }
+
+    /// Everything sent, as one string, for leak checks.
+    pub fn everything_sent(&self) -> String {
+        self.requests
+            .borrow()
+            .iter()
+            .map(|r| format!("{} {} {:?} {}", r.method, r.url, r.headers, body_text(r)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Outbound for Fake {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+        self.requests.borrow_mut().push(req.clone());
+        if let Some(next) = self.script.borrow_mut().pop_front() {
+            return next;
+        }
+        match &self.fallback {
+            Some(f) => f(&req),
+            None => Err("no scripted answer left".into()),
+        }
+    }
+}
+
+pub fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+pub fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+pub fn body_text(req: &HttpRequest) -> String {
+    String::from_utf8_lossy(req.body.as_deref().unwrap_or_default()).into_owned()
+}
+
+pub fn body_json(req: &HttpRequest) -> Value {
+    serde_json::from_slice(req.body.as_deref().unwrap_or_default()).expect("JSON request body")
+}
+
+/// A configuration with the local secrets above plus `extra` variables.
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("SUPABASE_URL", "http://db.test"),
+        ("SUPABASE_ANON_KEY", ANON_KEY),
+        ("SUPABASE_SERVICE_ROLE_KEY", SERVICE_KEY),
+        ("WEBHOOK_SIGNING_SECRET", SIGNING_SECRET),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned().filter(|v| !v.is_empty())).expect("test config")
+}
+
+pub fn env(config: &Config) -> RunEnv<'_> {
+    RunEnv::new(
+        config,
+        OWNER_ID,
+        OWNER_TOKEN,
+        EXECUTION_ID,
+        Some(WORKFLOW_ID),
+        NOW_MS,
+    )
+}
+
+/// Runs one action through the runner, as the engine would.
+pub fn run(config: &Config, out: &Fake, action_id: &str, inputs: Value) -> Result<Value, ActionError> {
+    run_env(env(config), out, action_id, inputs)
+}
+
+pub fn run_env(env: RunEnv<'_>, out: &Fake, action_id: &str, inputs: Value) -> Result<Value, ActionError> {
+    let runner = Actions::new(env, out);
+    futures_executor::block_on(runner.run(ActionCall {
+        node_id: "action-1".into(),
+        action_id: action_id.into(),
+        inputs,
+        attempt: 1,
+        timeout_ms: 10_000,
+    }))
+}
+
+pub fn fatal_message(r: Result<Value, ActionError>) -> String {
+    match r {
+        Err(ActionError::Fatal(m)) => m,
+        other => panic!("expected a fatal error, got {other:?}"),
+    }
+}
+
+pub fn retryable_message(r: Result<Value, ActionError>) -> String {
+    match r {
+        Err(ActionError::Retryable(m)) => m,
+        other => panic!("expected a retryable error, got {other:?}"),
+    }
+}
