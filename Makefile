@@ -5,7 +5,7 @@ PY := .local/venv/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: setup build dev test lint unit demo
+.PHONY: setup build dev test lint unit demo bench
 
 ## Install whatever is missing (idempotent).
 setup:
@@ -37,3 +37,9 @@ test: setup
 ## run once, execution printed, stack down; exits 0 only if the run succeeded.
 demo: build
 	$(PY) scripts/stack.py run -- $(PY) scripts/demo.py
+
+## Benchmarks: engine overhead per step (native) and end-to-end latency
+## through the worker on a throwaway stack. Prints the figures.
+bench: build
+	cargo bench --bench engine
+	$(PY) scripts/stack.py run -- $(PY) scripts/bench-e2e.py

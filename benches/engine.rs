@@ -49,7 +49,11 @@ fn chain(n: usize) -> (Value, Value) {
     let mut prev = "t".to_string();
     for i in 0..n {
         let id = format!("a{i}");
-        let upstream = if prev == "t" { "a0".to_string() } else { prev.clone() };
+        let upstream = if prev == "t" {
+            "a0".to_string()
+        } else {
+            prev.clone()
+        };
         let mut node = action(&id, &upstream);
         if prev == "t" {
             node["data"]["config"]["body"] = json!("{{trigger.name}}");
@@ -108,10 +112,20 @@ fn main() {
     println!("engine overhead (instant actions, release build)");
     for n in [5, 50, 199] {
         let (nodes, edges) = chain(n);
-        bench(&format!("chain-{n}"), &nodes, &edges, if n > 100 { 50 } else { 500 });
+        bench(
+            &format!("chain-{n}"),
+            &nodes,
+            &edges,
+            if n > 100 { 50 } else { 500 },
+        );
     }
     for n in [20, 199] {
         let (nodes, edges) = fan_out(n);
-        bench(&format!("fan-out-{n}"), &nodes, &edges, if n > 100 { 50 } else { 500 });
+        bench(
+            &format!("fan-out-{n}"),
+            &nodes,
+            &edges,
+            if n > 100 { 50 } else { 500 },
+        );
     }
 }

@@ -338,6 +338,63 @@ class Stack:
         (self.dir / "stack.env").write_text("\n".join(lines) + "\n")
 
 
+# -- extra workers (tests that need other settings) -------------------------------------
+
+# The stack's variables an extra worker inherits, read back from the exported stack env.
+EXTRA_WORKER_VARS = ("SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET",
+                     "JWT_ISSUER", "JWT_AUDIENCE", "ALLOWED_ORIGINS", "WEBHOOK_SIGNING_SECRET")
+EXTRA_WORKER_DEADLINE_S = float(os.environ.get("STACK_EXTRA_WORKER_TIMEOUT", "90"))
+
+
+def _compatibility_date() -> str:
+    import tomllib
+    return tomllib.loads((ROOT / "wrangler.toml").read_text())["compatibility_date"]
+
+
+def start_extra_worker(env: dict, overrides: dict, log_path) -> tuple[str, subprocess.Popen]:
+    """A second `wrangler dev` on the already built worker, with the stack's vars plus ``overrides``.
+
+    ``env`` is the stack environment (``stack.env`` / what ``stack.py run`` exports). Nothing is
+    rebuilt: a throwaway config points at build/index.js and has no [build] section, so a test
+    can run several instances side by side. Stop it with ``stop_extra_worker(proc)``.
+    """
+    missing = [k for k in EXTRA_WORKER_VARS if not env.get(k)]
+    if missing:
+        raise StackError(f"stack env lacks {', '.join(missing)}: start from `stack.py run` or stack.env")
+    port = free_port()
+    base = Path(env.get("STACK_DIR") or LOCAL) / f"extra-worker-{port}"
+    base.mkdir(parents=True, exist_ok=True)
+    config = base / "wrangler.toml"
+    config.write_text(f'name = "edgeflow-extra-{port}"\n'
+                      f'main = {json.dumps(str(ROOT / "build" / "index.js"))}\n'
+                      f'compatibility_date = "{_compatibility_date()}"\n')
+    values = {k: env[k] for k in EXTRA_WORKER_VARS}
+    values["ALLOW_PRIVATE_TARGETS"] = "true"
+    values.update({k: str(v) for k, v in overrides.items()})
+    argv = [str(NODE_BIN / "wrangler"), "dev", "--config", str(config), "--ip", "127.0.0.1", "--port", str(port),
+            "--inspector-port", str(free_port()), "--persist-to", str(base / "state"),
+            "--show-interactive-dev-session=false"]
+    for key, value in values.items():
+        argv += ["--var", f"{key}:{value}"]
+    tool_env = _tool_env()
+    tool_env["CI"] = "1"  # no interactive prompts
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, cwd=base, env=tool_env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", EXTRA_WORKER_DEADLINE_S, proc, "extra worker (wrangler dev)")
+    except StackError as err:
+        stop_extra_worker(proc)
+        raise StackError(f"{err}\n{tail(Path(log_path))}") from err
+    return url, proc
+
+
+def stop_extra_worker(proc: subprocess.Popen) -> None:
+    """Stops a worker from ``start_extra_worker`` with its whole process group (workerd included)."""
+    _terminate(proc, group=True)
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

@@ -27,7 +27,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
     ("EMAIL_FROM", "default sender for the email HTTP API"),
     ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
-    ("CRM_API_URL", "optional CRM endpoint for create_deal, update_contact, send_notification"),
+    (
+        "CRM_API_URL",
+        "optional CRM endpoint for create_deal, update_contact, send_notification",
+    ),
     (
         "WEBHOOK_SIGNING_SECRET",
         "secret signing webhook_call requests (Standard Webhooks)",

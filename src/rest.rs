@@ -69,6 +69,11 @@ pub fn capture(builder: postgrest::Builder) -> Result<RestRequest, ApiError> {
 
 /// The rows of a successful answer, or the mapped error.
 pub fn rows(resp: &RestResponse) -> Result<Vec<Value>, ApiError> {
+    // 416 (PGRST103): the requested page starts past the last row. For a
+    // listing that is simply an empty page.
+    if resp.status == 416 {
+        return Ok(vec![]);
+    }
     if !(200..300).contains(&resp.status) {
         return Err(map_error(resp));
     }
@@ -172,6 +177,13 @@ mod tests {
     }
 
     #[test]
+    fn a_counted_page_keeps_its_range() {
+        let r = capture(client().from("t").select("*").exact_count().range(10, 19)).unwrap();
+        assert_eq!(header(&r, "range"), Some("10-19"));
+        assert_eq!(header(&r, "prefer"), Some("count=exact"));
+    }
+
+    #[test]
     fn answers_are_parsed_and_errors_mapped() {
         let ok = RestResponse {
             status: 200,
@@ -198,5 +210,9 @@ mod tests {
         assert_eq!(map_error(&resp(500, "oops")).code(), "upstream_error");
         assert_eq!(rows(&resp(200, "<html>")).unwrap_err().code(), "upstream_error");
         assert_eq!(rows(&resp(201, "")).unwrap(), Vec::<Value>::new());
+        assert_eq!(
+            rows(&resp(416, r#"{"code":"PGRST103"}"#)).unwrap(),
+            Vec::<Value>::new()
+        );
     }
 }

@@ -66,11 +66,13 @@ async fn list<P: Platform>(req: &ApiRequest, db: &RestClient, p: &P) -> Result<A
     let (limit, offset) = pagination(req, DEFAULT_LIMIT, MAX_LIMIT)?;
     let resp = send(
         p,
+        // `exact_count` also sets `Range: 0-0` in the postgrest crate, so it
+        // must come before `range`, which overwrites it with the page.
         db.from(TABLE)
             .select("*")
             .order("updated_at.desc,id.desc")
-            .range(offset, offset + limit - 1)
-            .exact_count(),
+            .exact_count()
+            .range(offset, offset + limit - 1),
     )
     .await?;
     let rows = rest::rows(&resp)?;

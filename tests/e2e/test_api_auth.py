@@ -128,6 +128,15 @@ def test_es256_token_header_names_the_stack_key(stack_env, mint, user):
     assert header == {"alg": "ES256", "kid": local_kid, "typ": "JWT"}
     jwks = requests.get(f"{stack_env.supabase_url}/auth/v1/.well-known/jwks.json", timeout=10).json()
     assert local_kid in {k.get("kid") for k in jwks["keys"]}
+    assert all("d" not in k for k in jwks["keys"]), "the JWKS must publish public keys only"
+
+
+def test_worker_fetches_the_jwks_from_the_gateway(worker_url, mint, user):
+    log = Path(os.environ.get("GATEWAY_LOG", ""))
+    if not log.is_file():
+        pytest.skip("GATEWAY_LOG not available")
+    assert Api(worker_url, mint(user, alg="ES256")).get("/api/workflows").status_code == 200
+    assert "GET /auth/v1/.well-known/jwks.json role=- 200" in log.read_text(errors="replace")
 
 
 def test_es256_with_unknown_kid_is_401(worker_url, mint, user):

@@ -88,6 +88,16 @@ def test_list_is_newest_updated_first_and_paginates(new_person):
     assert carol.api.list_ids(limit=200) == [first, third, second]
 
 
+def test_offset_past_the_end_is_an_empty_page(new_person):
+    # PostgREST answers 416 (PGRST103) when the offset exceeds the row count; a caller paging past the end
+    # expects an empty page, not an upstream error.
+    frank = new_person()
+    frank.api.create("only one")
+    res = frank.api.get("/api/workflows", params={"offset": 10})
+    assert res.status_code == 200, res.text
+    assert res.json()["workflows"] == []
+
+
 def test_list_rows_are_full_workflows(new_person):
     dave = new_person()
     created = dave.api.create("full row", nodes=sample()["nodes"], edges=sample()["edges"])
