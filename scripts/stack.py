@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import fcntl
+import hashlib
 import json
 import os
 import shlex
@@ -87,6 +88,19 @@ def _tool_env() -> dict:
     return env
 
 
+def _pg_root(stack_dir: Path) -> Path:
+    """Where the cluster lives: `<stack dir>/pg`, unless we are root and the `postgres` user cannot reach
+    that folder (a checkout under /root, say); then a folder of its own under /tmp, named after the stack."""
+    inside = stack_dir / "pg"
+    if os.geteuid() != 0:
+        return inside
+    probe = subprocess.run(["test", "-x", str(stack_dir.parent)], user="postgres", capture_output=True)
+    if probe.returncode == 0:
+        return inside
+    tag = hashlib.sha256(str(stack_dir.resolve()).encode()).hexdigest()[:12]
+    return Path("/tmp") / f"edgeflow-pg-{tag}"
+
+
 class Postgres:
     """A private cluster; as root, owned by and run as the `postgres` user (initdb refuses root)."""
 
@@ -150,13 +164,14 @@ class Stack:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o755)
         self.logs = {n: self.dir / f"{n}.log" for n in ("migrations", "gateway", "postgrest", "worker")}
-        self.logs["postgres"] = self.dir / "pg" / "postgres.log"  # written by the cluster's owner
+        self.pg_root = _pg_root(self.dir)
+        self.logs["postgres"] = self.pg_root / "postgres.log"  # written by the cluster's owner
         if self.worker and self.worker_port is None:
             self.worker_port = free_port()
         if self.worker and port_busy(self.worker_port):
             raise StackError(f"port {self.worker_port} is busy: stop whatever listens there (another `make dev`?)")
         self._keys()
-        self.pg = Postgres(self.dir / "pg" / "data", self.logs["postgres"], free_port(), fast=self.throwaway)
+        self.pg = Postgres(self.pg_root / "data", self.logs["postgres"], free_port(), fast=self.throwaway)
         self._step("postgres", self.pg.start)
         password = self._step("bootstrap", self._bootstrap)
         self._step("migrations", self._migrate)
@@ -175,6 +190,7 @@ class Stack:
             self.pg.stop()
         if self.throwaway and os.environ.get("STACK_KEEP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
+            shutil.rmtree(self.pg_root, ignore_errors=True)
 
     def _step(self, what: str, fn):
         started = time.monotonic()

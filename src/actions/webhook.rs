@@ -200,7 +200,35 @@ pub fn parse_answer(resp: &HttpResponse) -> Result<Value, ActionError> {
 }
 
 fn refused(what: &str, url: &str, r: Refusal) -> ActionError {
-    fatal(format!("{what} {url}: {r}"))
+    fatal(format!("{what} {}: {r}", without_userinfo(url)))
+}
+
+/// The URL with any `user:password@` replaced, so a credential in a URL (or
+/// in a target's `Location`) never lands in a stored error.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://[credentials]@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod userinfo_tests {
+    use super::without_userinfo;
+
+    #[test]
+    fn credentials_are_dropped_from_messages() {
+        assert_eq!(
+            without_userinfo("http://u:p@h.test/x?a=@"),
+            "http://[credentials]@h.test/x?a=@"
+        );
+        assert_eq!(without_userinfo("https://h.test/a@b"), "https://h.test/a@b");
+        assert_eq!(without_userinfo("not a url"), "not a url");
+    }
 }
 
 /// Sends the call, following redirects that pass the guard.

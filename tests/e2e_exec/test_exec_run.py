@@ -157,7 +157,7 @@ def test_failing_node_continue_and_stop(owner, target, on_error):
     failure, so `tail` is skipped and never called, while the call already in flight completes.
     """
     target.script("/bad", Reply(400, json={"message": "rejected by test"}))
-    target.script("/slow", Reply(delay_s=1.0))
+    target.script("/slow", Reply(delay_s=2.0))  # long enough for `bad` to fail first
     doc = {"nodes": [trigger(),
                      webhook("bad", target.url("/bad"), {}, onError=on_error, retry={"maxAttempts": 3, "backoffMs": 0}),
                      webhook("after", target.url("/after"), {}),
