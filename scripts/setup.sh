@@ -36,6 +36,8 @@ missing=()
 command -v pg_prove >/dev/null || missing+=(pgtap postgresql-15-pgtap)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
 command -v chromium >/dev/null || missing+=(chromium)
+# Debian's own python3 needs python3-venv for `python -m venv`.
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi

@@ -438,9 +438,18 @@ def _terminate(proc: subprocess.Popen, group: bool, grace_s: float = 10) -> None
 # -- commands ----------------------------------------------------------------------------
 
 def _stop_event() -> threading.Event:
+    """Set by SIGINT/SIGTERM. Until `started` is set, a signal aborts start-up at once
+    (KeyboardInterrupt unwinds into the caller's `finally`, which tears down)."""
     stop = threading.Event()
+    stop.started = threading.Event()
+
+    def on_signal(sig, frame):
+        stop.set()
+        if not stop.started.is_set():
+            raise KeyboardInterrupt
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda s, f: stop.set())
+        signal.signal(sig, on_signal)
     return stop
 
 
@@ -470,6 +479,7 @@ def cmd_up(args) -> int:
             print(f"stack: {err}", file=sys.stderr)
             stack.report_logs()
             return 1
+        stop.started.set()
         shutil.copy(stack.dir / "stack.env", LOCAL / "stack.env")
         print(usage_text(env), flush=True)
         if not args.no_worker and not args.no_demo:
@@ -482,6 +492,9 @@ def cmd_up(args) -> int:
                 return 1
         print("stack: stopping...", file=sys.stderr)
         return 0
+    except KeyboardInterrupt:
+        print("stack: interrupted during start-up", file=sys.stderr)
+        return 130
     finally:
         stack.stop()
         (LOCAL / "stack.env").unlink(missing_ok=True)  # a stale file would point at ports nobody serves

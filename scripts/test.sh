@@ -20,4 +20,8 @@ cargo test
 step "build the wasm worker"
 bash scripts/build-worker.sh
 step "stack tests (pgTAP, gateway, schema, end-to-end)"
+# The browser test serves its page from an allowed origin on a free port.
+BROWSER_ALLOWED_PORT=$(.local/venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export BROWSER_ALLOWED_PORT
+export STACK_ALLOWED_ORIGINS="http://localhost:3000,http://127.0.0.1:${BROWSER_ALLOWED_PORT}"
 exec .local/venv/bin/python scripts/stack.py run -- bash scripts/stack-tests.sh

@@ -3,9 +3,10 @@
 //! `endpoint` describes the embedded default executor: a PostgREST path for
 //! the CRM writes (`/rest/v1/<table>`, written as the workflow owner),
 //! `builtin:ai_score` for the built-in scoring rules, and `input:url` for
-//! `webhook_call`, whose target is its own `url` input. The platform layer
-//! swaps in configured endpoints (e.g. `AI_SCORE_URL`).
+//! `webhook_call`, whose target is its own `url` input. `catalog_view`
+//! shows the configured endpoints instead (e.g. `AI_SCORE_URL`).
 
+use crate::config::Config;
 use crate::engine::template::{escape_html, has_template, render, render_with, Scope, TemplateError};
 use crate::engine::ValidationIssue;
 use serde::ser::{SerializeMap, Serializer};
@@ -387,6 +388,34 @@ pub fn is_http_url(s: &str) -> bool {
     let Some(rest) = rest else { return false };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     !authority.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The catalog as `GET /api/actions` shows it: with configuration, each
+/// action whose executor is mapped to a configured service names that
+/// service's endpoint (`POST`, and whether it receives the owner's token).
+pub fn catalog_view(config: Option<&Config>) -> Value {
+    let mut entries = serde_json::to_value(catalog()).unwrap_or_else(|_| Value::Array(vec![]));
+    let Some(config) = config else {
+        return entries;
+    };
+    for entry in entries.as_array_mut().into_iter().flatten() {
+        let id = entry["id"].as_str().unwrap_or_default().to_string();
+        let mapped = match id.as_str() {
+            "send_email" => config.email_api_url.clone().map(|u| (u, false)),
+            "ai_score" => config.ai_score_url.clone().map(|u| (u, true)),
+            "create_deal" | "update_contact" | "send_notification" => config
+                .crm_api_url
+                .as_ref()
+                .map(|base| (format!("{}/{id}", base.trim_end_matches('/')), true)),
+            _ => None,
+        };
+        if let Some((endpoint, requires_auth)) = mapped {
+            entry["endpoint"] = Value::String(endpoint);
+            entry["method"] = Value::String("POST".into());
+            entry["requiresAuth"] = Value::Bool(requires_auth);
+        }
+    }
+    entries
 }
 
 #[cfg(test)]

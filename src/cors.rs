@@ -18,7 +18,7 @@ pub fn grant(origin: Option<&str>, allowed: &[String]) -> Vec<(&'static str, Str
             headers.push(("Access-Control-Allow-Origin", origin.to_string()));
             headers.push((
                 "Access-Control-Expose-Headers",
-                "Content-Range, X-Request-Id".to_string(),
+                "Content-Range, Idempotent-Replayed".to_string(),
             ));
         }
     }

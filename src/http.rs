@@ -3,6 +3,10 @@
 //! send them. Redirects are never followed by the sender: callers that
 //! allow them re-check each hop themselves.
 
+/// Largest answer body read from any outbound call; a larger answer is an
+/// error (the rest of the stream is not read).
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
 /// An outbound request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {

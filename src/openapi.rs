@@ -15,6 +15,12 @@ fn id_param() -> Value {
     json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}})
 }
 
+fn idempotency_param() -> Value {
+    json!({"name": "Idempotency-Key", "in": "header", "required": false,
+           "description": "1-200 characters; a repeated request with the same key answers with the first run (header Idempotent-Replayed: true) instead of running again; reused for another workflow: 409",
+           "schema": {"type": "string", "maxLength": 200}})
+}
+
 fn body(schema: Value) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
@@ -71,6 +77,7 @@ pub fn document() -> Value {
             },
             "/api/workflows/execute": {
                 "post": secured(json!({"summary": "Execute a saved workflow by id, or an unsaved document as a test run (logged with a null workflow_id)",
+                    "parameters": [idempotency_param()],
                     "requestBody": body(json!({"type": "object", "properties": {
                         "workflowId": {"type": "string", "format": "uuid"},
                         "workflow": {"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}},
@@ -78,7 +85,7 @@ pub fn document() -> Value {
                     "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)")}}))
             },
             "/api/workflows/{id}/execute": {
-                "post": secured(json!({"summary": "Execute a saved workflow", "parameters": [id_param()],
+                "post": secured(json!({"summary": "Execute a saved workflow", "parameters": [id_param(), idempotency_param()],
                     "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"triggerData": {"type": "object"}}}}}},
                     "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)")}}))
             },

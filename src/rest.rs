@@ -113,17 +113,28 @@ pub fn map_error(resp: &RestResponse) -> ApiError {
         .and_then(Value::as_str)
         .unwrap_or("");
     let cause = format!("PostgREST {} {code}: {message}", resp.status);
+    let rejected = |what: &str| ApiError::InvalidRequest {
+        message: format!("rejected by the database: {what}"),
+        field: None,
+    };
     match (resp.status, code) {
-        (_, "PGRST116") | (404, _) | (406, _) => ApiError::NotFound("not found".into()),
+        // No row, or several where one was asked for: RLS hides rows as absent.
+        (_, "PGRST116") | (406, _) => ApiError::NotFound("not found".into()),
         (409, "23503") => ApiError::Conflict("a referenced record does not exist".into()),
         (409, _) => ApiError::Conflict("conflicts with an existing record".into()),
-        (401, _) => ApiError::unauthorized(cause),
+        // Only a JWT error is the caller's; any other 401 (a wrong apikey) is
+        // a misconfigured worker.
+        (401, "PGRST301" | "PGRST302" | "PGRST303") => ApiError::unauthorized(cause),
         (403, _) => ApiError::Forbidden("not allowed".into()),
-        (400, "23514") | (400, "23502") | (400, "22P02") | (400, "22001") => ApiError::InvalidRequest {
-            message: format!("rejected by the database: {message}"),
-            field: None,
+        (400, "23514") => rejected("a value is outside what is allowed"),
+        (400, "23502") => rejected("a required value is missing"),
+        (400, "22P02") => rejected("a value has the wrong format"),
+        (400, "22001") => rejected("a value is too long"),
+        (413, _) => ApiError::PayloadTooLarge {
+            limit: crate::api::MAX_BODY_BYTES,
         },
-        (413, _) => ApiError::PayloadTooLarge { limit: 0 },
+        // Unknown table or function (migrations not applied), a bad apikey,
+        // a 5xx, or anything else: the worker or the database is at fault.
         _ => ApiError::upstream(cause),
     }
 }
@@ -202,6 +213,20 @@ mod tests {
             409
         );
         assert_eq!(map_error(&resp(406, r#"{"code":"PGRST116"}"#)).status(), 404);
+        assert_eq!(
+            map_error(&resp(404, r#"{"code":"PGRST205"}"#)).code(),
+            "upstream_error"
+        );
+        assert_eq!(map_error(&resp(401, r#"{"code":"PGRST303"}"#)).status(), 401);
+        assert_eq!(
+            map_error(&resp(401, r#"{"message":"Invalid API key"}"#)).code(),
+            "upstream_error"
+        );
+        let check = map_error(&resp(
+            400,
+            r#"{"code":"23514","message":"violates check constraint \"x_check\""}"#,
+        ));
+        assert!(!check.body().to_string().contains("x_check"));
         assert_eq!(map_error(&resp(403, r#"{"code":"42501"}"#)).status(), 403);
         assert_eq!(
             map_error(&resp(400, r#"{"code":"23514","message":"check"}"#)).status(),

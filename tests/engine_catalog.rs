@@ -106,3 +106,42 @@ fn contract_inputs_and_required_flags() {
         .unwrap();
     assert_eq!(fields.kind, FieldType::Object);
 }
+
+#[test]
+fn the_catalog_view_names_configured_endpoints() {
+    use edgeflow::catalog::catalog_view;
+    use edgeflow::config::Config;
+    let vars = [
+        ("SUPABASE_URL", "https://p.supabase.co"),
+        ("SUPABASE_ANON_KEY", "k"),
+        ("AI_SCORE_URL", "https://score.example/api/datapizza/score-lead"),
+        ("CRM_API_URL", "https://crm.example/hooks/"),
+    ];
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    let view = catalog_view(Some(&config));
+    let entry = |id: &str| {
+        view.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        entry("ai_score")["endpoint"],
+        "https://score.example/api/datapizza/score-lead"
+    );
+    assert_eq!(entry("ai_score")["requiresAuth"], true);
+    assert_eq!(
+        entry("create_deal")["endpoint"],
+        "https://crm.example/hooks/create_deal"
+    );
+    // Unmapped actions keep their embedded default.
+    assert_eq!(entry("send_email")["endpoint"], "/rest/v1/email_outbox");
+    assert_eq!(entry("webhook_call")["endpoint"], "input:url");
+    assert_eq!(
+        catalog_view(None),
+        serde_json::to_value(edgeflow::catalog::catalog()).unwrap()
+    );
+}

@@ -216,21 +216,6 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod userinfo_tests {
-    use super::without_userinfo;
-
-    #[test]
-    fn credentials_are_dropped_from_messages() {
-        assert_eq!(
-            without_userinfo("http://u:p@h.test/x?a=@"),
-            "http://[credentials]@h.test/x?a=@"
-        );
-        assert_eq!(without_userinfo("https://h.test/a@b"), "https://h.test/a@b");
-        assert_eq!(without_userinfo("not a url"), "not a url");
-    }
-}
-
 /// Sends the call, following redirects that pass the guard.
 pub async fn run<O: Outbound>(
     out: &O,
@@ -267,5 +252,20 @@ pub async fn run<O: Outbound>(
         method = next_method;
         target = next;
         hops += 1;
+    }
+}
+
+#[cfg(test)]
+mod userinfo_tests {
+    use super::without_userinfo;
+
+    #[test]
+    fn credentials_are_dropped_from_messages() {
+        assert_eq!(
+            without_userinfo("http://u:p@h.test/x?a=@"),
+            "http://[credentials]@h.test/x?a=@"
+        );
+        assert_eq!(without_userinfo("https://h.test/a@b"), "https://h.test/a@b");
+        assert_eq!(without_userinfo("not a url"), "not a url");
     }
 }

@@ -73,6 +73,30 @@ async fn current_keys<P: Platform>(
             return Ok(Some(cached.keys.clone()));
         }
     }
+    match fetch_keys(config, p).await {
+        Ok(keys) => {
+            *p.jwks_cache().borrow_mut() = Some(CachedJwks {
+                keys: keys.clone(),
+                fetched_at_ms: now_ms,
+            });
+            Ok(Some(keys))
+        }
+        // A failed refresh keeps the last good set in service: a short
+        // outage of the auth server must not log every user out.
+        Err(err) => match p.jwks_cache().borrow().as_ref() {
+            Some(stale) => {
+                p.log(&format!(
+                    "jwks: refresh failed, using the cached set: {}",
+                    err.log_line()
+                ));
+                Ok(Some(stale.keys.clone()))
+            }
+            None => Err(err),
+        },
+    }
+}
+
+async fn fetch_keys<P: Platform>(config: &Config, p: &P) -> Result<JwkSet, ApiError> {
     let url = config.jwks_url();
     let req = HttpRequest {
         method: "GET".into(),
@@ -84,15 +108,14 @@ async fn current_keys<P: Platform>(
         .send(req)
         .await
         .map_err(|e| ApiError::upstream(format!("JWKS fetch {url}: {e}")))?;
-    let (status, body) = (resp.status, String::from_utf8_lossy(&resp.body).into_owned());
-    if status != 200 {
-        return Err(ApiError::upstream(format!("JWKS fetch {url}: HTTP {status}")));
+    if resp.status != 200 {
+        return Err(ApiError::upstream(format!(
+            "JWKS fetch {url}: HTTP {}",
+            resp.status
+        )));
     }
-    let keys = parse_jwks(&body).map_err(|e| ApiError::upstream(format!("JWKS {url}: {e}")))?;
+    let keys = parse_jwks(&String::from_utf8_lossy(&resp.body))
+        .map_err(|e| ApiError::upstream(format!("JWKS {url}: {e}")))?;
     p.log(&format!("jwks: fetched {} key(s) from {url}", keys.keys.len()));
-    *p.jwks_cache().borrow_mut() = Some(CachedJwks {
-        keys: keys.clone(),
-        fetched_at_ms: now_ms,
-    });
-    Ok(Some(keys))
+    Ok(keys)
 }

@@ -13,12 +13,16 @@ use crate::actions::{Actions, RunEnv};
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::engine::time::rfc3339_from_ms;
-use crate::engine::{execute, validate, Limits, RunContext};
+use crate::engine::{execute, validate, Limits, NodeResult, RunContext};
 use crate::error::ApiError;
 use crate::rest::{self, capture, RestClient};
 use crate::router::{parse_id, Route};
 
 const TABLE: &str = "workflow_executions";
+/// Largest `results` stored for one run; beyond it the biggest outputs are
+/// replaced by `{"truncated": true, "bytes": n}` (each node's output is
+/// already capped by the engine, but 200 nodes could add up).
+pub const MAX_RESULTS_BYTES: usize = 2 * 1024 * 1024;
 /// Executions listing page size default and maximum.
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
@@ -34,12 +38,13 @@ pub async fn handle<P: Platform>(
     let db = RestClient::new(&config.rest_url(), config.anon_key.expose(), &user.token);
     match route {
         Route::ExecuteSeed => {
+            let key = idempotency_key(req)?;
             let body = json_object(req, false)?;
             let trigger = trigger_data(&body)?;
             match (body.get("workflowId"), body.get("workflow")) {
                 (Some(Value::String(raw)), _) => {
                     let id = parse_id(raw, "workflow")?;
-                    run_saved(id, trigger, config, user, &db, p).await
+                    run_saved(id, trigger, key, config, user, &db, p).await
                 }
                 (Some(other), _) => Err(ApiError::invalid_field(
                     "workflowId",
@@ -48,7 +53,12 @@ pub async fn handle<P: Platform>(
                 (None, Some(Value::Object(doc))) => {
                     let nodes = doc.get("nodes").cloned().unwrap_or(Value::Null);
                     let edges = doc.get("edges").cloned().unwrap_or_else(|| json!([]));
-                    run(None, &nodes, &edges, trigger, config, user, &db, p).await
+                    let doc = Document {
+                        workflow_id: None,
+                        nodes: &nodes,
+                        edges: &edges,
+                    };
+                    run(doc, trigger, key, config, user, &db, p).await
                 }
                 (None, _) => Err(ApiError::invalid_field(
                     "workflowId",
@@ -57,9 +67,10 @@ pub async fn handle<P: Platform>(
             }
         }
         Route::ExecuteWorkflow(id) => {
+            let key = idempotency_key(req)?;
             let body = json_object(req, true)?;
             let trigger = trigger_data(&body)?;
-            run_saved(id, trigger, config, user, &db, p).await
+            run_saved(id, trigger, key, config, user, &db, p).await
         }
         Route::ListExecutions(id) => {
             let (limit, offset) = pagination(req, DEFAULT_LIMIT, MAX_LIMIT)?;
@@ -101,42 +112,39 @@ fn trigger_data(body: &Map<String, Value>) -> Result<Value, ApiError> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_saved<P: Platform>(
     id: Uuid,
     trigger: Value,
+    key: Option<&str>,
     config: &Config,
     user: &AuthUser,
     db: &RestClient,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let workflow = fetch_workflow(db, p, id).await?;
-    run(
-        Some(id),
-        &workflow["nodes"],
-        &workflow["edges"],
-        trigger,
-        config,
-        user,
-        db,
-        p,
-    )
-    .await
+    let doc = Document {
+        workflow_id: Some(id),
+        nodes: &workflow["nodes"],
+        edges: &workflow["edges"],
+    };
+    run(doc, trigger, key, config, user, db, p).await
 }
 
 /// Validates, logs the run as `running`, executes, completes the log row.
 #[allow(clippy::too_many_arguments)]
 async fn run<P: Platform>(
-    workflow_id: Option<Uuid>,
-    nodes: &Value,
-    edges: &Value,
+    doc: Document<'_>,
     trigger: Value,
+    key: Option<&str>,
     config: &Config,
     user: &AuthUser,
     db: &RestClient,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let limits = Limits::default();
-    let graph = validate(nodes, edges, &limits).map_err(ApiError::InvalidWorkflow)?;
+    let workflow_id = doc.workflow_id;
+    let graph = validate(doc.nodes, doc.edges, &limits).map_err(ApiError::InvalidWorkflow)?;
     let execution_id = Uuid::now_v7().to_string();
     let workflow_id_text = workflow_id.map(|id| id.to_string());
 
@@ -147,13 +155,16 @@ async fn run<P: Platform>(
         "status": "running",
         "trigger_type": graph.trigger_type().as_str(),
         "trigger_data": trigger,
+        "idempotency_key": key,
     });
     let inserted = send_rest(p, capture(db.from(TABLE).insert(start.to_string()).select("id"))?).await?;
-    if rest::rows(&inserted)
-        .map_err(|e| not_found_as_workflow(e, workflow_id.is_some()))?
-        .is_empty()
-    {
-        return Err(ApiError::upstream("execution insert returned no row"));
+    match rest::rows(&inserted) {
+        Ok(rows) if rows.is_empty() => return Err(ApiError::upstream("execution insert returned no row")),
+        Ok(_) => {}
+        Err(conflict @ ApiError::Conflict(_)) if key.is_some() => {
+            return replay(key.unwrap_or_default(), workflow_id, conflict, db, p).await;
+        }
+        Err(e) => return Err(not_found_as_workflow(e, workflow_id.is_some())),
     }
     p.log(&format!(
         "execution {execution_id} started workflow={} user={} nodes={}",
@@ -186,7 +197,7 @@ async fn run<P: Platform>(
         "error_count": report.error_count,
         "execution_time_ms": report.duration_ms,
         "finished_at": rfc3339_from_ms(report.started_at_ms + report.duration_ms),
-        "results": report.results,
+        "results": fit_results(&report.results, MAX_RESULTS_BYTES),
     });
     let builder = || {
         db.from(TABLE)
@@ -218,6 +229,53 @@ async fn run<P: Platform>(
     Ok(ApiResponse::json(200, json!({"execution": completed})))
 }
 
+/// What to run: a saved workflow's document, or an unsaved one.
+struct Document<'a> {
+    workflow_id: Option<Uuid>,
+    nodes: &'a Value,
+    edges: &'a Value,
+}
+
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
+
+/// The optional `Idempotency-Key` header of an execute request.
+fn idempotency_key(req: &ApiRequest) -> Result<Option<&str>, ApiError> {
+    match req.header("idempotency-key").map(str::trim) {
+        None => Ok(None),
+        Some(k) if !k.is_empty() && k.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS => Ok(Some(k)),
+        Some(_) => Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            format!("the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
+        )),
+    }
+}
+
+/// A repeated execute request: answers with the run its key started
+/// (finished, or still `running`) instead of starting another.
+async fn replay<P: Platform>(
+    key: &str,
+    workflow_id: Option<Uuid>,
+    conflict: ApiError,
+    db: &RestClient,
+    p: &P,
+) -> Result<ApiResponse, ApiError> {
+    let builder = db.from(TABLE).select("*").eq("idempotency_key", key);
+    let Some(row) = rest::one_row(&send_rest(p, capture(builder)?).await?)? else {
+        return Err(conflict);
+    };
+    let same_target = row["workflow_id"].as_str() == workflow_id.map(|id| id.to_string()).as_deref();
+    if !same_target {
+        return Err(ApiError::Conflict(
+            "this Idempotency-Key was already used for another workflow".into(),
+        ));
+    }
+    p.log(&format!("execution {} replayed for Idempotency-Key", row["id"]));
+    let mut resp = ApiResponse::json(200, json!({"execution": row}));
+    resp.headers.push(("Idempotent-Replayed", "true".into()));
+    Ok(resp)
+}
+
 /// An insert refused by RLS means the workflow is not the caller's.
 fn not_found_as_workflow(err: ApiError, saved: bool) -> ApiError {
     match err {
@@ -225,5 +283,71 @@ fn not_found_as_workflow(err: ApiError, saved: bool) -> ApiError {
             ApiError::NotFound("workflow not found".into())
         }
         other => other,
+    }
+}
+
+/// The results as stored: within `cap` bytes, by truncating the largest
+/// outputs first, so the run log can always be completed.
+pub fn fit_results(results: &[NodeResult], cap: usize) -> Value {
+    let values = results
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect();
+    Value::Array(fit_values(values, cap))
+}
+
+fn fit_values(mut values: Vec<Value>, cap: usize) -> Vec<Value> {
+    let size = |v: &Value| v.to_string().len();
+    let mut total: usize = values.iter().map(size).sum();
+    let mut by_size: Vec<(usize, usize)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.get("output").map(size).unwrap_or(0), i))
+        .collect();
+    by_size.sort_unstable_by(|a, b| b.cmp(a));
+    for (bytes, i) in by_size {
+        if total <= cap || bytes == 0 {
+            break;
+        }
+        values[i]["output"] = json!({"truncated": true, "bytes": bytes});
+        total = total - bytes + size(&values[i]["output"]);
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, output: Value) -> Value {
+        json!({"nodeId": id, "type": "action", "status": "succeeded", "success": true,
+               "output": output, "attempts": 1, "startedAt": null, "durationMs": 0})
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded() {
+        let with = |v: &str| ApiRequest {
+            headers: vec![("idempotency-key".into(), v.into())],
+            ..Default::default()
+        };
+        assert_eq!(idempotency_key(&ApiRequest::default()).unwrap(), None);
+        assert_eq!(idempotency_key(&with(" order-1 ")).unwrap(), Some("order-1"));
+        for bad in ["   ", &"x".repeat(MAX_IDEMPOTENCY_KEY_CHARS + 1)] {
+            let err = idempotency_key(&with(bad)).unwrap_err();
+            assert_eq!(err.details().unwrap()["field"], "Idempotency-Key");
+        }
+    }
+
+    #[test]
+    fn large_outputs_are_truncated_largest_first() {
+        let values = vec![
+            result("a", json!("x".repeat(1000))),
+            result("b", json!("y".repeat(100))),
+        ];
+        let fitted = fit_values(values.clone(), 800);
+        assert_eq!(fitted[0]["output"], json!({"truncated": true, "bytes": 1002}));
+        assert_eq!(fitted[1]["output"], json!("y".repeat(100)));
+        assert_eq!(fit_values(values.clone(), 10_000), values);
+        assert_eq!(fit_results(&[], 10), json!([]));
     }
 }

@@ -103,6 +103,15 @@ pub async fn send_rest<P: Platform>(p: &P, req: RestRequest) -> Result<RestRespo
     })
 }
 
+/// The answer to a request refused before it could be read (body too
+/// large): the error, with the same CORS grant as any other answer.
+pub fn reject(origin: Option<&str>, config: Result<&Config, &ApiError>, err: &ApiError) -> ApiResponse {
+    let allowed: &[String] = config.map(|c| c.allowed_origins.as_slice()).unwrap_or(&[]);
+    let mut resp = ApiResponse::error(err);
+    resp.headers.extend(cors::grant(origin, allowed));
+    resp
+}
+
 /// Handles one request end to end, CORS included. Never panics on input.
 pub async fn handle<P: Platform>(req: &ApiRequest, config: Result<&Config, &ApiError>, p: &P) -> ApiResponse {
     let origin = req.header("origin");
@@ -152,7 +161,7 @@ async fn dispatch<P: Platform>(
         Route::Actions => {
             return Ok(ApiResponse::json(
                 200,
-                json!({"actions": crate::catalog::catalog()}),
+                json!({"actions": crate::catalog::catalog_view(config.ok())}),
             ))
         }
         _ => {}

@@ -3,8 +3,11 @@
 
 use std::cell::RefCell;
 
+use futures_util::StreamExt;
+
 use worker::{
-    console_log, event, Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+    console_log, event, AbortController, Context, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response,
 };
 
 use crate::api::{self, ApiRequest, ApiResponse, Platform, MAX_BODY_BYTES};
@@ -12,7 +15,7 @@ use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
 use crate::engine::Clock;
 use crate::error::ApiError;
-use crate::http::{HttpRequest, HttpResponse, Outbound};
+use crate::http::{HttpRequest, HttpResponse, Outbound, MAX_ANSWER_BYTES};
 
 thread_local! {
     // One isolate serves many requests: the JWKS cache lives as long as it.
@@ -22,10 +25,6 @@ thread_local! {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started = worker::Date::now().as_millis();
-    let api_req = match read_request(&mut req).await {
-        Ok(r) => r,
-        Err(err) => return to_response(ApiResponse::error(&err)),
-    };
     let config = Config::from_lookup(|name| {
         env.var(name)
             .map(|v| v.to_string())
@@ -40,6 +39,20 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         (Ok(c), _) => Ok(c),
         (_, Some(e)) => Err(e),
         _ => unreachable!("a failed parse always yields an error"),
+    };
+    let api_req = match read_request(&mut req).await {
+        Ok(r) => r,
+        Err(err) => {
+            let origin = req.headers().get("origin").ok().flatten();
+            console_log!(
+                "{} {} -> {} {}",
+                req.method(),
+                req.path(),
+                err.status(),
+                err.log_line()
+            );
+            return to_response(api::reject(origin.as_deref(), config, &err));
+        }
     };
     let platform = WorkerPlatform {
         cache: JWKS_CACHE.with(|c| *c),
@@ -109,6 +122,18 @@ struct WorkerPlatform {
     cache: &'static RefCell<Option<CachedJwks>>,
 }
 
+/// Aborts the request when dropped: a call the engine abandons (timeout,
+/// run deadline) must not keep one of the isolate's few connections open.
+struct AbortOnDrop(Option<AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = self.0.take() {
+            controller.abort();
+        }
+    }
+}
+
 impl Outbound for WorkerPlatform {
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
         let headers = Headers::new();
@@ -123,13 +148,28 @@ impl Outbound for WorkerPlatform {
             init.with_body(Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()));
         }
         let request = Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
-        let mut resp = Fetch::Request(request).send().await.map_err(|e| e.to_string())?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let _abort = AbortOnDrop(Some(controller));
+        let mut resp = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| e.to_string())?;
         let headers = resp
             .headers()
             .entries()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
-        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        // Read at most MAX_ANSWER_BYTES: a hostile target must not exhaust
+        // the isolate's memory; the rest of the stream is cancelled.
+        let mut body = Vec::new();
+        let mut stream = resp.stream().map_err(|e| e.to_string())?;
+        while let Some(chunk) = stream.next().await {
+            body.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+            if body.len() > MAX_ANSWER_BYTES {
+                return Err(format!("answer larger than {MAX_ANSWER_BYTES} bytes"));
+            }
+        }
         Ok(HttpResponse {
             status: resp.status_code(),
             headers,

@@ -12,7 +12,7 @@ select columns_are('public', 'workflows',
   array['id', 'user_id', 'name', 'description', 'nodes', 'edges', 'is_active', 'trigger_key', 'created_at', 'updated_at']);
 select columns_are('public', 'workflow_executions',
   array['id', 'workflow_id', 'user_id', 'status', 'success', 'error_count', 'execution_time_ms', 'executed_at',
-        'finished_at', 'trigger_type', 'trigger_data', 'results']);
+        'finished_at', 'trigger_type', 'trigger_data', 'results', 'idempotency_key']);
 select columns_are('public', 'contacts',
   array['id', 'user_id', 'email', 'name', 'company', 'fields', 'created_at', 'updated_at']);
 select columns_are('public', 'deals',

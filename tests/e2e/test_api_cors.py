@@ -87,6 +87,9 @@ def test_error_answers_carry_the_grant(anon, alice, allowed_origin):
         (alice.api.call("PATCH", "/api/workflows", headers=h), 405),
         (alice.api.post("/api/workflows", data="{", headers={**h, "Content-Type": "application/json"}), 400),
         (alice.api.get("/api/workflows/6f1c2d3e-4b5a-4789-9abc-def012345678", headers=h), 404),
+        # Refused before the body is read: still granted, so the page can see the 413.
+        (alice.api.post("/api/workflows", data=b"x" * (1024 * 1024 + 10),
+                        headers={**h, "Content-Type": "application/json"}), 413),
     ]
     for res, status in errors:
         assert_error(res, status)
