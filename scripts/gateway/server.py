@@ -97,6 +97,9 @@ def _rollback(conn) -> None:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on,
+    # the body waits for the client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
     server: Gateway
 
     def do_GET(self):

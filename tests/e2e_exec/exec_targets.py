@@ -105,6 +105,7 @@ class Target:
 def _handler_for(target: Target):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no delayed-ACK stall between headers and body
 
         def log_message(self, fmt, *args):  # keep pytest output clean
             pass
