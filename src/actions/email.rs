@@ -26,7 +26,7 @@
 
 use super::outcome::{fatal, network_error, opt_str, req_str, status_error};
 use super::redact::Redactor;
-use super::{store, RunEnv};
+use super::{service, store, RunEnv};
 use crate::catalog::is_email;
 use crate::engine::ActionError;
 use crate::http::{HttpRequest, HttpResponse, Outbound};
@@ -119,17 +119,10 @@ pub fn provider_request(url: &str, key: &str, email: &Email, idempotency_key: &s
         "subject": email.subject,
     });
     body[if email.is_html() { "html" } else { "text" }] = json!(email.body);
-    HttpRequest {
-        method: "POST".into(),
-        url: url.to_string(),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("accept".into(), "application/json".into()),
-            ("authorization".into(), format!("Bearer {key}")),
-            ("idempotency-key".into(), idempotency_key.to_string()),
-        ],
-        body: Some(body.to_string().into_bytes()),
-    }
+    let mut req = service::build(url, key, &body);
+    req.headers
+        .push(("idempotency-key".into(), idempotency_key.to_string()));
+    req
 }
 
 /// The provider's message id from a 2xx answer (`None` if it sent none).
