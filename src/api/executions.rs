@@ -36,16 +36,22 @@ pub async fn handle<P: Platform>(
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let db = RestClient::new(&config.rest_url(), config.anon_key.expose(), &user.token);
+    let caller = Caller {
+        config,
+        user,
+        db: &db,
+        p,
+    };
     match route {
         Route::ExecuteSeed => {
             let key = idempotency_key(req)?;
             let body = json_object(req, false)?;
-            let trigger = trigger_data(&body)?;
+            let ask = RunRequest {
+                trigger: trigger_data(&body)?,
+                key,
+            };
             match (body.get("workflowId"), body.get("workflow")) {
-                (Some(Value::String(raw)), _) => {
-                    let id = parse_id(raw, "workflow")?;
-                    run_saved(id, trigger, key, config, user, &db, p).await
-                }
+                (Some(Value::String(raw)), _) => run_saved(&caller, parse_id(raw, "workflow")?, ask).await,
                 (Some(other), _) => Err(ApiError::invalid_field(
                     "workflowId",
                     format!("`workflowId` must be a string, not {}", type_name(other)),
@@ -58,7 +64,7 @@ pub async fn handle<P: Platform>(
                         nodes: &nodes,
                         edges: &edges,
                     };
-                    run(doc, trigger, key, config, user, &db, p).await
+                    run(&caller, doc, ask).await
                 }
                 (None, _) => Err(ApiError::invalid_field(
                     "workflowId",
@@ -69,8 +75,11 @@ pub async fn handle<P: Platform>(
         Route::ExecuteWorkflow(id) => {
             let key = idempotency_key(req)?;
             let body = json_object(req, true)?;
-            let trigger = trigger_data(&body)?;
-            run_saved(id, trigger, key, config, user, &db, p).await
+            let ask = RunRequest {
+                trigger: trigger_data(&body)?,
+                key,
+            };
+            run_saved(&caller, id, ask).await
         }
         Route::ListExecutions(id) => {
             let (limit, offset) = pagination(req, DEFAULT_LIMIT, MAX_LIMIT)?;
@@ -112,36 +121,42 @@ fn trigger_data(body: &Map<String, Value>) -> Result<Value, ApiError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_saved<P: Platform>(
-    id: Uuid,
+/// Who runs, with what: the caller's identity and their database client.
+struct Caller<'a, P> {
+    config: &'a Config,
+    user: &'a AuthUser,
+    db: &'a RestClient,
+    p: &'a P,
+}
+
+/// What an execute request asks for.
+struct RunRequest<'a> {
     trigger: Value,
-    key: Option<&str>,
-    config: &Config,
-    user: &AuthUser,
-    db: &RestClient,
-    p: &P,
+    key: Option<&'a str>,
+}
+
+async fn run_saved<P: Platform>(
+    c: &Caller<'_, P>,
+    id: Uuid,
+    ask: RunRequest<'_>,
 ) -> Result<ApiResponse, ApiError> {
-    let workflow = fetch_workflow(db, p, id).await?;
+    let workflow = fetch_workflow(c.db, c.p, id).await?;
     let doc = Document {
         workflow_id: Some(id),
         nodes: &workflow["nodes"],
         edges: &workflow["edges"],
     };
-    run(doc, trigger, key, config, user, db, p).await
+    run(c, doc, ask).await
 }
 
 /// Validates, logs the run as `running`, executes, completes the log row.
-#[allow(clippy::too_many_arguments)]
 async fn run<P: Platform>(
+    c: &Caller<'_, P>,
     doc: Document<'_>,
-    trigger: Value,
-    key: Option<&str>,
-    config: &Config,
-    user: &AuthUser,
-    db: &RestClient,
-    p: &P,
+    ask: RunRequest<'_>,
 ) -> Result<ApiResponse, ApiError> {
+    let Caller { config, user, db, p } = *c;
+    let RunRequest { trigger, key } = ask;
     let limits = Limits::default();
     let workflow_id = doc.workflow_id;
     let graph = validate(doc.nodes, doc.edges, &limits).map_err(ApiError::InvalidWorkflow)?;
