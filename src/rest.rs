@@ -39,6 +39,11 @@ impl RestClient {
         RestClient { client }
     }
 
+    /// The project's PostgREST (from `config`) as the holder of `token`.
+    pub fn for_token(config: &crate::config::Config, token: &str) -> Self {
+        RestClient::new(&config.rest_url(), config.anon_key.expose(), token)
+    }
+
     pub fn from(&self, table: &str) -> postgrest::Builder {
         self.client.from(table)
     }

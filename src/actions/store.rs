@@ -11,11 +11,7 @@ use serde_json::Value;
 
 /// A client that writes as the owner: their token plus the anon `apikey`.
 pub fn client(env: &RunEnv<'_>) -> RestClient {
-    RestClient::new(
-        &env.config.rest_url(),
-        env.config.anon_key.expose(),
-        env.owner_token,
-    )
+    RestClient::for_token(env.config, env.owner_token)
 }
 
 /// Captures a built request as plain data.

@@ -35,7 +35,7 @@ pub async fn handle<P: Platform>(
     user: &AuthUser,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
-    let db = RestClient::new(&config.rest_url(), config.anon_key.expose(), &user.token);
+    let db = RestClient::for_token(config, &user.token);
     let caller = Caller {
         config,
         user,

@@ -29,7 +29,7 @@ pub async fn handle<P: Platform>(
     user: &AuthUser,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
-    let db = RestClient::new(&config.rest_url(), config.anon_key.expose(), &user.token);
+    let db = RestClient::for_token(config, &user.token);
     match route {
         Route::ListWorkflows => list(req, &db, p).await,
         Route::GetWorkflow(id) => Ok(ApiResponse::json(
