@@ -157,6 +157,17 @@ impl ApiError {
     }
 }
 
+/// A database call that got no answer: a request the worker could not build
+/// is its own bug; anything else is the upstream's failure.
+impl From<crate::http::TransportError> for ApiError {
+    fn from(e: crate::http::TransportError) -> Self {
+        match e {
+            crate::http::TransportError::Unbuildable(_) => ApiError::internal(e.to_string()),
+            other => ApiError::upstream(format!("PostgREST: {other}")),
+        }
+    }
+}
+
 impl From<crate::config::ConfigError> for ApiError {
     fn from(e: crate::config::ConfigError) -> Self {
         ApiError::Misconfigured(e.to_string())

@@ -3,29 +3,31 @@
 //! caller's token, so Row Level Security authorizes), validates them and
 //! executes them.
 //!
-//! Layout: everything but `platform` is pure and runs natively in tests.
-//! - `config`: typed configuration from the Worker's environment.
-//! - `error`: the one API error type and its HTTP mapping.
-//! - `auth`: Supabase JWT verification and the JWKS cache policy.
-//! - `router`, `cors`, `openapi`: the HTTP surface.
-//! - `http`: plain-data outbound requests and the `Outbound` sending trait.
-//! - `rest`: PostgREST requests (built with the `postgrest` crate) and answers.
-//! - `api`: request handling per resource, over a small `Platform` trait.
-//! - `engine`, `catalog`: workflow validation, execution and the action catalog.
+//! Layout: modules form layers and each uses only the layers below it
+//! (`tests/module_graph.rs` enforces it). Everything but `platform` is pure
+//! and runs natively in tests.
 //! - `platform` (wasm32 only): `#[event(fetch)]` and the `Platform` on `worker::Fetch`.
+//! - `api`: the HTTP surface (router, CORS, OpenAPI, the catalog's HTTP view)
+//!   and request handling per resource, over a small `Platform` trait.
+//! - `actions`: the executors behind the engine's `ActionRunner` port.
+//! - `rest`: PostgREST requests (built with the `postgrest` crate) and answers.
+//! - `error`: the one API error type and its HTTP mapping.
+//! - `engine`, `auth`: workflow validation and execution; JWT verification.
+//! - `schema`, `config`, `http`: the action catalog and its input checks;
+//!   typed configuration; the one outbound request/answer type and
+//!   `TransportError`.
+//! - `limits`: every cap and default.
 
 pub mod actions;
 pub mod api;
 pub mod auth;
-pub mod catalog;
 pub mod config;
-pub mod cors;
 pub mod engine;
 pub mod error;
 pub mod http;
-pub mod openapi;
+pub mod limits;
 pub mod rest;
-pub mod router;
+pub mod schema;
 
 #[cfg(target_arch = "wasm32")]
 mod platform;

@@ -1,28 +1,12 @@
-//! The PostgREST client in its pure halves: requests are built with the
-//! `postgrest` crate and captured as plain data (`RestRequest`), and answers
-//! are parsed and mapped to API errors here. Sending is the platform's job.
+//! The PostgREST client: requests are built with the `postgrest` crate and
+//! captured as plain data (`HttpRequest`), sent through the `Outbound`
+//! port, and their answers parsed and mapped to API errors here.
 
 use postgrest::Postgrest;
 use serde_json::Value;
 
 use crate::error::ApiError;
-
-/// A request ready to send: method, absolute URL, headers, body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RestRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
-}
-
-/// An answer as received.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RestResponse {
-    pub status: u16,
-    pub body: String,
-    pub content_range: Option<String>,
-}
+use crate::http::{HttpRequest, HttpResponse, Outbound, TransportError};
 
 /// Builds requests as one caller: the caller's token (or the service key)
 /// plus the project's `apikey`.
@@ -47,24 +31,20 @@ impl RestClient {
     pub fn from(&self, table: &str) -> postgrest::Builder {
         self.client.from(table)
     }
-
-    pub fn rpc(&self, function: &str, params: &Value) -> postgrest::Builder {
-        self.client.rpc(function, params.to_string())
-    }
 }
 
 /// Captures a built request as data.
-pub fn capture(builder: postgrest::Builder) -> Result<RestRequest, ApiError> {
+pub fn capture(builder: postgrest::Builder) -> Result<HttpRequest, TransportError> {
     let request = builder
         .build()
         .build()
-        .map_err(|e| ApiError::internal(format!("building PostgREST request: {e}")))?;
+        .map_err(|e| TransportError::Unbuildable(format!("PostgREST request: {e}")))?;
     let headers = request
         .headers()
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
-    Ok(RestRequest {
+    Ok(HttpRequest {
         method: request.method().as_str().to_string(),
         url: request.url().to_string(),
         headers,
@@ -72,8 +52,13 @@ pub fn capture(builder: postgrest::Builder) -> Result<RestRequest, ApiError> {
     })
 }
 
+/// Builds and sends one request.
+pub async fn send<O: Outbound>(out: &O, builder: postgrest::Builder) -> Result<HttpResponse, TransportError> {
+    out.send(capture(builder)?).await
+}
+
 /// The rows of a successful answer, or the mapped error.
-pub fn rows(resp: &RestResponse) -> Result<Vec<Value>, ApiError> {
+pub fn rows(resp: &HttpResponse) -> Result<Vec<Value>, ApiError> {
     // 416 (PGRST103): the requested page starts past the last row. For a
     // listing that is simply an empty page.
     if resp.status == 416 {
@@ -82,10 +67,10 @@ pub fn rows(resp: &RestResponse) -> Result<Vec<Value>, ApiError> {
     if !(200..300).contains(&resp.status) {
         return Err(map_error(resp));
     }
-    if resp.body.trim().is_empty() {
+    if resp.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(vec![]);
     }
-    match serde_json::from_str::<Value>(&resp.body) {
+    match serde_json::from_slice::<Value>(&resp.body) {
         Ok(Value::Array(rows)) => Ok(rows),
         Ok(obj @ Value::Object(_)) => Ok(vec![obj]),
         Ok(other) => Err(ApiError::upstream(format!("expected rows, got {other}"))),
@@ -94,19 +79,19 @@ pub fn rows(resp: &RestResponse) -> Result<Vec<Value>, ApiError> {
 }
 
 /// The single row of an answer; `None` when RLS or a filter left none.
-pub fn one_row(resp: &RestResponse) -> Result<Option<Value>, ApiError> {
+pub fn one_row(resp: &HttpResponse) -> Result<Option<Value>, ApiError> {
     Ok(rows(resp)?.into_iter().next())
 }
 
 /// The total from `Content-Range: 0-9/42` (with `Prefer: count=exact`).
-pub fn total_count(resp: &RestResponse) -> Option<u64> {
-    resp.content_range.as_deref()?.rsplit_once('/')?.1.parse().ok()
+pub fn total_count(resp: &HttpResponse) -> Option<u64> {
+    resp.header("content-range")?.rsplit_once('/')?.1.parse().ok()
 }
 
 /// Maps a PostgREST error answer (`{code,message,details,hint}`) to the
 /// contract's errors. Messages that could leak internals are not passed on.
-pub fn map_error(resp: &RestResponse) -> ApiError {
-    let parsed: Option<Value> = serde_json::from_str(&resp.body).ok();
+pub fn map_error(resp: &HttpResponse) -> ApiError {
+    let parsed: Option<Value> = serde_json::from_slice(&resp.body).ok();
     let code = parsed
         .as_ref()
         .and_then(|v| v.get("code"))
@@ -136,7 +121,7 @@ pub fn map_error(resp: &RestResponse) -> ApiError {
         (400, "22P02") => rejected("a value has the wrong format"),
         (400, "22001") => rejected("a value is too long"),
         (413, _) => ApiError::PayloadTooLarge {
-            limit: crate::api::MAX_BODY_BYTES,
+            limit: crate::limits::MAX_BODY_BYTES,
         },
         // Unknown table or function (migrations not applied), a bad apikey,
         // a 5xx, or anything else: the worker or the database is at fault.
@@ -153,7 +138,7 @@ mod tests {
         RestClient::new("http://db.test/rest/v1", "anon-key", "user-token")
     }
 
-    fn header<'a>(r: &'a RestRequest, name: &str) -> Option<&'a str> {
+    fn header<'a>(r: &'a HttpRequest, name: &str) -> Option<&'a str> {
         r.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -201,17 +186,17 @@ mod tests {
 
     #[test]
     fn answers_are_parsed_and_errors_mapped() {
-        let ok = RestResponse {
+        let ok = HttpResponse {
             status: 200,
-            body: r#"[{"id":1}]"#.into(),
-            content_range: Some("0-0/7".into()),
+            body: br#"[{"id":1}]"#.to_vec(),
+            headers: vec![("content-range".into(), "0-0/7".into())],
         };
         assert_eq!(rows(&ok).unwrap(), vec![json!({"id": 1})]);
         assert_eq!(total_count(&ok), Some(7));
-        let resp = |status, body: &str| RestResponse {
+        let resp = |status, body: &str| HttpResponse {
             status,
-            body: body.into(),
-            content_range: None,
+            body: body.as_bytes().to_vec(),
+            headers: vec![],
         };
         assert_eq!(
             map_error(&resp(409, r#"{"code":"23505","message":"dup"}"#)).status(),

@@ -203,11 +203,9 @@ fn update_contact_by_email_upserts_on_owner_and_email() {
 
 #[test]
 fn a_mapped_crm_endpoint_replaces_postgrest() {
-    let config = config(&[]);
-    let mut env = env(&config);
-    env.crm_api_url = Some("https://crm.example.com/api/");
+    let config = config(&[("CRM_API_URL", "https://crm.example.com/api/")]);
     let out = Fake::new().then(200, r#"{"id":"remote-1"}"#);
-    let output = run_env(env, &out, "create_deal", json!({"title": "Acme", "value": 5})).unwrap();
+    let output = run(&config, &out, "create_deal", json!({"title": "Acme", "value": 5})).unwrap();
     assert_eq!(output, json!({"id": "remote-1"}));
     let req = out.request(0);
     assert_eq!(
@@ -220,11 +218,10 @@ fn a_mapped_crm_endpoint_replaces_postgrest() {
     );
     assert_eq!(body_json(&req), json!({"title": "Acme", "value": 5}));
     // A configured endpoint is never followed through a redirect.
-    let mut env = actions_support::env(&config);
-    env.crm_api_url = Some("https://crm.example.com/api");
+    let config = actions_support::config(&[("CRM_API_URL", "https://crm.example.com/api")]);
     let out = Fake::new().then_with(302, &[("location", "https://elsewhere.example/")], "");
     assert!(
-        fatal_message(run_env(env, &out, "send_notification", json!({"title": "t"})))
+        fatal_message(run(&config, &out, "send_notification", json!({"title": "t"})))
             .contains("never followed")
     );
 }

@@ -40,11 +40,10 @@ fn by_default_the_mail_is_queued_in_the_outbox_as_the_owner() {
 }
 
 #[test]
-fn an_unlogged_test_run_does_not_link_the_execution() {
+fn an_unsaved_test_run_links_its_execution_but_no_workflow() {
     let config = config(&[]);
     let mut env = env(&config);
     env.workflow_id = None;
-    env.execution_logged = false;
     let out = Fake::new().then(201, r#"[{"id":"m1"}]"#);
     run_env(
         env,
@@ -54,10 +53,8 @@ fn an_unlogged_test_run_does_not_link_the_execution() {
     )
     .unwrap();
     let body = body_json(&out.request(0));
-    assert!(
-        body.get("workflow_id").is_none() && body.get("execution_id").is_none(),
-        "{body}"
-    );
+    assert!(body.get("workflow_id").is_none(), "{body}");
+    assert_eq!(body["execution_id"], EXECUTION_ID);
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod actions_support;
 use actions_support::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use edgeflow::http::HttpRequest;
+use edgeflow::http::{HttpRequest, TransportError};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -204,6 +204,31 @@ fn failing_answers_are_grouped_and_name_the_status_but_no_header() {
         json!({"url": "https://x.example/"})
     ))
     .contains("connection refused"));
+}
+
+#[test]
+fn an_oversized_answer_or_an_unbuildable_request_is_not_worth_another_attempt() {
+    // The target acted on a POST whose answer was too large to read: sending
+    // it again would repeat the effect, so the failure is fatal.
+    let config = config(&[]);
+    let out = Fake::new().then_error(TransportError::TooLarge {
+        limit: 8 * 1024 * 1024,
+    });
+    let message = fatal_message(run(
+        &config,
+        &out,
+        "webhook_call",
+        json!({"url": "https://x.example/"}),
+    ));
+    assert!(message.contains("larger than 8388608 bytes"), "{message}");
+    let out = Fake::new().then_error(TransportError::Unbuildable("header x-a: invalid value".into()));
+    let message = fatal_message(run(
+        &config,
+        &out,
+        "webhook_call",
+        json!({"url": "https://x.example/"}),
+    ));
+    assert!(message.contains("could not be built"), "{message}");
 }
 
 #[test]

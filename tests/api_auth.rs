@@ -10,7 +10,7 @@ use edgeflow::api::Platform;
 use edgeflow::auth::jwks::{CachedJwks, JWKS_MIN_REFETCH_MS, JWKS_TTL_MS};
 use edgeflow::config::Config;
 use edgeflow::engine::Clock;
-use edgeflow::http::{HttpRequest, HttpResponse, Outbound};
+use edgeflow::http::{HttpRequest, HttpResponse, Outbound, TransportError};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
 
@@ -38,11 +38,11 @@ impl FakePlatform {
 }
 
 impl Outbound for FakePlatform {
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
         assert_eq!(req.url, format!("{URL}/auth/v1/.well-known/jwks.json"));
         self.fetches.set(self.fetches.get() + 1);
         if !self.jwks_up.get() {
-            return Err("connection refused".into());
+            return Err(TransportError::NoAnswer("connection refused".into()));
         }
         Ok(HttpResponse {
             status: 200,

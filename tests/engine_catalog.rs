@@ -1,6 +1,6 @@
 //! The action catalog as `GET /api/actions` serves it: the six contract actions in the contract's entry shape.
 
-use edgeflow::catalog::{catalog, find, FieldType};
+use edgeflow::schema::{catalog, find, FieldType};
 use serde_json::json;
 
 #[test]
@@ -109,7 +109,7 @@ fn contract_inputs_and_required_flags() {
 
 #[test]
 fn the_catalog_view_names_configured_endpoints() {
-    use edgeflow::catalog::catalog_view;
+    use edgeflow::api::catalog::catalog_view;
     use edgeflow::config::Config;
     let vars = [
         ("SUPABASE_URL", "https://p.supabase.co"),
@@ -142,6 +142,6 @@ fn the_catalog_view_names_configured_endpoints() {
     assert_eq!(entry("webhook_call")["endpoint"], "input:url");
     assert_eq!(
         catalog_view(None),
-        serde_json::to_value(edgeflow::catalog::catalog()).unwrap()
+        serde_json::to_value(edgeflow::schema::catalog()).unwrap()
     );
 }

@@ -12,15 +12,15 @@
 //!   creates the contact or updates the given columns. `fields` are merged
 //!   into the stored object (read first), not replaced.
 //!
-//! Mapped: with a CRM endpoint configured (`RunEnv::crm_api_url`), the
+//! Mapped: with a CRM endpoint configured (`CRM_API_URL`), the
 //! inputs are POSTed as JSON to `<crm_api_url>/<action id>` with the
 //! owner's token instead, and the JSON answer is the output.
 
 use super::outcome::{fatal, opt_str, opt_value, req_str};
 use super::{service, store, RunEnv};
-use crate::catalog::is_email;
 use crate::engine::ActionError;
 use crate::http::Outbound;
+use crate::schema::is_email;
 use serde_json::{json, Map, Value};
 
 /// The actions this module runs.
@@ -33,7 +33,7 @@ pub async fn run<O: Outbound>(
     action_id: &str,
     inputs: &Value,
 ) -> Result<Value, ActionError> {
-    if let Some(base) = env.crm_api_url {
+    if let Some(base) = env.config.crm_api_url.as_deref() {
         let url = format!("{}/{action_id}", base.trim_end_matches('/'));
         return service::call(out, "the CRM endpoint", &url, env.owner_token, inputs).await;
     }

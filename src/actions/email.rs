@@ -24,12 +24,12 @@
 //! into `body` were HTML-escaped by the engine, so any markup in the body
 //! was written by the workflow's author.
 
-use super::outcome::{fatal, network_error, opt_str, req_str, status_error};
+use super::outcome::{fatal, opt_str, req_str, status_error, transport_error};
 use super::redact::Redactor;
 use super::{service, store, RunEnv};
-use crate::catalog::is_email;
 use crate::engine::ActionError;
 use crate::http::{HttpRequest, HttpResponse, Outbound};
+use crate::schema::is_email;
 use serde_json::{json, Map, Value};
 
 /// Sender used with an email API when neither the node (`from`) nor
@@ -95,7 +95,7 @@ pub fn outbox_row(
     if let Some(id) = env.workflow_id.filter(|id| is_uuid(id)) {
         row.insert("workflow_id".into(), json!(id));
     }
-    if env.execution_logged && is_uuid(env.execution_id) {
+    if is_uuid(env.execution_id) {
         row.insert("execution_id".into(), json!(env.execution_id));
     }
     if let Some(id) = provider_id {
@@ -171,7 +171,7 @@ pub async fn run<O: Outbound>(
         .await
     {
         Ok(resp) => parse_provider(&resp),
-        Err(e) => Err(network_error("the email API", &e)),
+        Err(e) => Err(transport_error("the email API", e)),
     };
     match sent {
         Ok(provider_id) => {

@@ -44,19 +44,13 @@ pub struct RunEnv<'a> {
     pub execution_id: &'a str,
     /// `None` for an unsaved test run.
     pub workflow_id: Option<&'a str>,
-    /// Whether a `workflow_executions` row with `execution_id` exists, so
-    /// `email_outbox.execution_id` (a foreign key) may point at it.
-    pub execution_logged: bool,
-    /// A CRM endpoint replacing the PostgREST writes of the CRM actions
-    /// (see `crm`); `None` keeps the embedded default.
-    pub crm_api_url: Option<&'a str>,
     /// Wall-clock time of the run, for `webhook-timestamp`.
     pub now_ms: u64,
 }
 
 impl<'a> RunEnv<'a> {
-    /// An environment with the embedded defaults: the execution is logged,
-    /// no CRM endpoint.
+    /// The environment of one run; every run has a `workflow_executions`
+    /// row with `execution_id` before its first step.
     pub fn new(
         config: &'a Config,
         owner_id: &'a str,
@@ -71,8 +65,6 @@ impl<'a> RunEnv<'a> {
             owner_token,
             execution_id,
             workflow_id,
-            execution_logged: true,
-            crm_api_url: None,
             now_ms,
         }
     }

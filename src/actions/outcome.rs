@@ -1,11 +1,13 @@
 //! How executors report failures, and the small input readers they share.
 //!
-//! Grouping follows the engine's contract: no answer, 5xx, 429 and
-//! timeouts can succeed on a later attempt (`Retryable`); 4xx, bad input,
-//! refused targets and configuration gaps cannot (`Fatal`).
+//! Grouping follows the engine's contract: no answer, 5xx, 408, 429 and
+//! timeouts can succeed on a later attempt (`Retryable`); other 4xx, bad
+//! input, oversized answers, refused targets and configuration gaps cannot
+//! (`Fatal`). Transport failures are grouped by `TransportError` itself.
 
 use crate::engine::ActionError;
-use crate::http::HttpResponse;
+use crate::http::{HttpResponse, TransportError};
+use crate::limits::ERROR_EXCERPT_CHARS;
 use serde_json::Value;
 
 pub fn fatal(message: impl Into<String>) -> ActionError {
@@ -38,12 +40,22 @@ pub fn status_error(what: &str, resp: &HttpResponse) -> ActionError {
     }
 }
 
-/// The error when no answer came at all.
-pub fn network_error(what: &str, cause: &str) -> ActionError {
-    retryable(format!("{what} could not be reached: {cause}"))
+/// The error of a call that got no usable answer; whether it is retried
+/// is `TransportError::is_retryable`'s decision, made once for every caller.
+pub fn transport_error(what: &str, e: TransportError) -> ActionError {
+    let message = match &e {
+        TransportError::NoAnswer(cause) => format!("{what} could not be reached: {cause}"),
+        TransportError::Refused(why) => why.clone(),
+        other => format!("{what}: {other}"),
+    };
+    if e.is_retryable() {
+        retryable(message)
+    } else {
+        fatal(message)
+    }
 }
 
-/// The first 200 characters of a body, on one line: enough to diagnose.
+/// The first characters of a body, on one line: enough to diagnose.
 fn body_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_str::<Value>(&text)
@@ -57,7 +69,7 @@ fn body_excerpt(body: &[u8]) -> String {
     let one_line: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
+        .take(ERROR_EXCERPT_CHARS)
         .collect();
     one_line.trim().to_string()
 }

@@ -15,7 +15,7 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Secrets shorter than this are not searched for in text: replacing a
 /// two-letter "secret" everywhere would garble outputs and protect nothing.
-const MIN_SECRET_LEN: usize = 8;
+use crate::limits::MIN_REDACTED_SECRET_CHARS;
 
 /// The known secrets of one run.
 #[derive(Clone, Default)]
@@ -28,7 +28,7 @@ impl Redactor {
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
         let mut secrets: Vec<String> = secrets
             .into_iter()
-            .filter(|s| s.len() >= MIN_SECRET_LEN)
+            .filter(|s| s.len() >= MIN_REDACTED_SECRET_CHARS)
             .map(str::to_string)
             .collect();
         // Longest first, so a secret containing another is replaced whole.
@@ -64,22 +64,6 @@ impl Redactor {
                         (self.text(k), v)
                     })
                     .collect::<Map<_, _>>(),
-            ),
-            other => other.clone(),
-        }
-    }
-
-    /// Like [`Redactor::value`] for strings only: member names are kept,
-    /// so a user's own `Authorization` header still reaches its target
-    /// while a run secret never does.
-    pub fn secrets_in(&self, v: &Value) -> Value {
-        match v {
-            Value::String(s) => Value::String(self.text(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|i| self.secrets_in(i)).collect()),
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (self.text(k), self.secrets_in(v)))
-                    .collect(),
             ),
             other => other.clone(),
         }

@@ -7,7 +7,7 @@
 //! 127.0.0.1). They are still never followed through a redirect: a 3xx is
 //! an error, so the token cannot be bounced to another host.
 
-use super::outcome::{fatal, json_body, network_error, status_error};
+use super::outcome::{fatal, json_body, status_error, transport_error};
 use crate::engine::ActionError;
 use crate::http::{HttpRequest, HttpResponse, Outbound};
 use serde_json::Value;
@@ -50,6 +50,6 @@ pub async fn call<O: Outbound>(
     let resp = out
         .send(build(url, token, body))
         .await
-        .map_err(|e| network_error(what, &e))?;
+        .map_err(|e| transport_error(what, e))?;
     parse(what, &resp)
 }

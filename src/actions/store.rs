@@ -2,11 +2,11 @@
 //! port like every other request: the `postgrest` crate builds the request,
 //! `rest::map_error` reads a failure, and the status decides the grouping.
 
-use super::outcome::{fatal, is_retryable_status, network_error, retryable};
+use super::outcome::{fatal, is_retryable_status, retryable, transport_error};
 use super::RunEnv;
 use crate::engine::ActionError;
-use crate::http::{HttpRequest, HttpResponse, Outbound};
-use crate::rest::{self, RestClient, RestRequest, RestResponse};
+use crate::http::{HttpResponse, Outbound};
+use crate::rest::{self, RestClient};
 use serde_json::Value;
 
 /// A client that writes as the owner: their token plus the anon `apikey`.
@@ -14,36 +14,17 @@ pub fn client(env: &RunEnv<'_>) -> RestClient {
     RestClient::for_token(env.config, env.owner_token)
 }
 
-/// Captures a built request as plain data.
-pub fn build(builder: postgrest::Builder) -> Result<HttpRequest, ActionError> {
-    let r: RestRequest = rest::capture(builder).map_err(|e| fatal(e.log_line()))?;
-    Ok(HttpRequest {
-        method: r.method,
-        url: r.url,
-        headers: r.headers,
-        body: r.body,
-    })
-}
-
 /// The rows of an answer, or the error grouped by status: 5xx and 429 are
 /// worth retrying, every other refusal (409 conflict, 400 check, 403 RLS) is not.
 pub fn parse(table: &str, resp: &HttpResponse) -> Result<Vec<Value>, ActionError> {
-    let rest_resp = RestResponse {
-        status: resp.status,
-        body: String::from_utf8_lossy(&resp.body).into_owned(),
-        content_range: resp.header("content-range").map(str::to_string),
-    };
-    match rest::rows(&rest_resp) {
-        Ok(rows) => Ok(rows),
-        Err(e) => {
-            let message = format!("writing {table} failed: HTTP {} ({})", resp.status, e.message());
-            if is_retryable_status(resp.status) {
-                Err(retryable(message))
-            } else {
-                Err(fatal(message))
-            }
+    rest::rows(resp).map_err(|e| {
+        let message = format!("writing {table} failed: HTTP {} ({})", resp.status, e.message());
+        if is_retryable_status(resp.status) {
+            retryable(message)
+        } else {
+            fatal(message)
         }
-    }
+    })
 }
 
 /// Sends a built request and returns the rows.
@@ -52,11 +33,9 @@ pub async fn send<O: Outbound>(
     table: &str,
     builder: postgrest::Builder,
 ) -> Result<Vec<Value>, ActionError> {
-    let req = build(builder)?;
-    let resp = out
-        .send(req)
+    let resp = rest::send(out, builder)
         .await
-        .map_err(|e| network_error("the database (PostgREST)", &e))?;
+        .map_err(|e| transport_error("the database (PostgREST)", e))?;
     parse(table, &resp)
 }
 

@@ -14,18 +14,14 @@
 //! no owner token, no key; a request that would carry one is refused.
 //! Every request is signed with Standard Webhooks headers (`signing`).
 
-use super::outcome::{fatal, network_error, opt_str, opt_value, req_str, status_error};
+use super::outcome::{fatal, opt_str, opt_value, req_str, status_error, transport_error};
 use super::redact::Redactor;
 use super::signing;
 use super::ssrf::{self, Refusal, Target};
 use crate::engine::ActionError;
-use crate::http::{HttpRequest, HttpResponse, Outbound};
+use crate::http::{HttpRequest, HttpResponse, Outbound, TransportError};
+use crate::limits::{MAX_REDIRECTS, WEBHOOK_BODY_KEPT_BYTES};
 use serde_json::{json, Value};
-
-/// Redirect hops followed before giving up.
-pub const MAX_REDIRECTS: usize = 3;
-/// Answer bodies kept in the output, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -180,8 +176,8 @@ pub fn parse_answer(resp: &HttpResponse) -> Result<Value, ActionError> {
     if !(200..300).contains(&resp.status) {
         return Err(status_error("webhook target", resp));
     }
-    let truncated = resp.body.len() > MAX_BODY_BYTES;
-    let bytes = &resp.body[..resp.body.len().min(MAX_BODY_BYTES)];
+    let truncated = resp.body.len() > WEBHOOK_BODY_KEPT_BYTES;
+    let bytes = &resp.body[..resp.body.len().min(WEBHOOK_BODY_KEPT_BYTES)];
     let is_json = resp
         .header("content-type")
         .is_none_or(|ct| ct.to_ascii_lowercase().contains("json"));
@@ -200,7 +196,8 @@ pub fn parse_answer(resp: &HttpResponse) -> Result<Value, ActionError> {
 }
 
 fn refused(what: &str, url: &str, r: Refusal) -> ActionError {
-    fatal(format!("{what} {}: {r}", without_userinfo(url)))
+    let refusal = TransportError::Refused(format!("{what} {}: {r}", without_userinfo(url)));
+    transport_error("webhook_call", refusal)
 }
 
 /// The URL with any `user:password@` replaced, so a credential in a URL (or
@@ -232,7 +229,7 @@ pub async fn run<O: Outbound>(
         let resp = out
             .send(req)
             .await
-            .map_err(|e| network_error(&format!("webhook target {}", target.origin()), &e))?;
+            .map_err(|e| transport_error(&format!("webhook target {}", target.origin()), e))?;
         let Some((next_url, next_method)) = redirect(&resp, &target, &method) else {
             return parse_answer(&resp);
         };

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{ApiRequest, MAX_BODY_BYTES};
+use super::ApiRequest;
 use crate::error::ApiError;
+use crate::limits::{DEFAULT_PAGE, MAX_BODY_BYTES, MAX_OFFSET, MAX_PAGE};
 
 /// The body as a JSON object. An empty body counts as `{}` when `allow_empty`.
 pub fn json_object(req: &ApiRequest, allow_empty: bool) -> Result<Map<String, Value>, ApiError> {
@@ -84,11 +85,7 @@ pub fn opt_array<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<
 }
 
 /// `limit` and `offset` query parameters with a default and a maximum.
-pub fn pagination(
-    req: &ApiRequest,
-    default_limit: usize,
-    max_limit: usize,
-) -> Result<(usize, usize), ApiError> {
+pub fn pagination(req: &ApiRequest) -> Result<(usize, usize), ApiError> {
     let parse = |name: &str, default: usize| -> Result<usize, ApiError> {
         match req.query_param(name) {
             None | Some("") => Ok(default),
@@ -97,18 +94,18 @@ pub fn pagination(
             }),
         }
     };
-    let limit = parse("limit", default_limit)?;
-    if limit == 0 || limit > max_limit {
+    let limit = parse("limit", DEFAULT_PAGE)?;
+    if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::invalid_field(
             "limit",
-            format!("`limit` must be between 1 and {max_limit}"),
+            format!("`limit` must be between 1 and {MAX_PAGE}"),
         ));
     }
     let offset = parse("offset", 0)?;
-    if offset > 1_000_000 {
+    if offset > MAX_OFFSET {
         return Err(ApiError::invalid_field(
             "offset",
-            "`offset` must be at most 1000000",
+            format!("`offset` must be at most {MAX_OFFSET}"),
         ));
     }
     Ok((limit, offset))
@@ -156,12 +153,12 @@ mod tests {
     #[test]
     fn pagination_bounds() {
         let mut r = req("");
-        assert_eq!(pagination(&r, 50, 200).unwrap(), (50, 0));
+        assert_eq!(pagination(&r).unwrap(), (50, 0));
         r.query = vec![("limit".into(), "200".into()), ("offset".into(), "10".into())];
-        assert_eq!(pagination(&r, 50, 200).unwrap(), (200, 10));
+        assert_eq!(pagination(&r).unwrap(), (200, 10));
         for bad in ["0", "201", "-1", "x"] {
             r.query = vec![("limit".into(), bad.into())];
-            assert_eq!(pagination(&r, 50, 200).unwrap_err().status(), 400, "{bad}");
+            assert_eq!(pagination(&r).unwrap_err().status(), 400, "{bad}");
         }
     }
 }

@@ -8,24 +8,18 @@ use uuid::Uuid;
 
 use super::body::{json_object, pagination, type_name};
 use super::workflows::fetch as fetch_workflow;
-use super::{send_rest, ApiRequest, ApiResponse, Platform};
+use super::{ApiRequest, ApiResponse, Platform};
 use crate::actions::{Actions, RunEnv};
+use crate::api::router::{parse_id, Route};
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::engine::time::rfc3339_from_ms;
 use crate::engine::{execute, validate, Limits, NodeResult, RunContext};
 use crate::error::ApiError;
-use crate::rest::{self, capture, RestClient};
-use crate::router::{parse_id, Route};
+use crate::limits::{MAX_IDEMPOTENCY_KEY_CHARS, MAX_RESULTS_BYTES};
+use crate::rest::{self, RestClient};
 
 const TABLE: &str = "workflow_executions";
-/// Largest `results` stored for one run; beyond it the biggest outputs are
-/// replaced by `{"truncated": true, "bytes": n}` (each node's output is
-/// already capped by the engine, but 200 nodes could add up).
-pub const MAX_RESULTS_BYTES: usize = 2 * 1024 * 1024;
-/// Executions listing page size default and maximum.
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 200;
 
 /// Dispatches the execution routes.
 pub async fn handle<P: Platform>(
@@ -82,7 +76,7 @@ pub async fn handle<P: Platform>(
             run_saved(&caller, id, ask).await
         }
         Route::ListExecutions(id) => {
-            let (limit, offset) = pagination(req, DEFAULT_LIMIT, MAX_LIMIT)?;
+            let (limit, offset) = pagination(req)?;
             // 404 for a workflow the caller cannot see, rather than an empty list.
             fetch_workflow(&db, p, id).await?;
             let builder = db
@@ -91,7 +85,7 @@ pub async fn handle<P: Platform>(
                 .eq("workflow_id", id.to_string())
                 .order("executed_at.desc,id.desc")
                 .range(offset, offset + limit - 1);
-            let rows = rest::rows(&send_rest(p, capture(builder)?).await?)?;
+            let rows = rest::rows(&rest::send(p, builder).await?)?;
             Ok(ApiResponse::json(
                 200,
                 json!({"executions": rows, "limit": limit, "offset": offset}),
@@ -99,7 +93,7 @@ pub async fn handle<P: Platform>(
         }
         Route::GetExecution(id) => {
             let builder = db.from(TABLE).select("*").eq("id", id.to_string());
-            let row = rest::one_row(&send_rest(p, capture(builder)?).await?)?
+            let row = rest::one_row(&rest::send(p, builder).await?)?
                 .ok_or_else(|| ApiError::NotFound("execution not found".into()))?;
             Ok(ApiResponse::json(200, json!({"execution": row})))
         }
@@ -172,7 +166,7 @@ async fn run<P: Platform>(
         "trigger_data": trigger,
         "idempotency_key": key,
     });
-    let inserted = send_rest(p, capture(db.from(TABLE).insert(start.to_string()).select("id"))?).await?;
+    let inserted = rest::send(p, db.from(TABLE).insert(start.to_string()).select("id")).await?;
     match rest::rows(&inserted) {
         Ok(rows) if rows.is_empty() => return Err(ApiError::upstream("execution insert returned no row")),
         Ok(_) => {}
@@ -194,7 +188,7 @@ async fn run<P: Platform>(
         trigger,
     };
     let owner_id = user.user_id.to_string();
-    let mut env = RunEnv::new(
+    let env = RunEnv::new(
         config,
         &owner_id,
         &user.token,
@@ -202,7 +196,6 @@ async fn run<P: Platform>(
         workflow_id_text.as_deref(),
         p.now_ms(),
     );
-    env.crm_api_url = config.crm_api_url.as_deref();
     let actions = Actions { env, out: p };
     let report = execute(&graph, &ctx, &actions, p, &limits).await;
 
@@ -221,8 +214,9 @@ async fn run<P: Platform>(
             .select("*")
     };
     // One retry: losing a finished run's record is worse than a slow answer.
-    let completed = match send_rest(p, capture(builder())?)
+    let completed = match rest::send(p, builder())
         .await
+        .map_err(ApiError::from)
         .and_then(|r| rest::one_row(&r))
     {
         Ok(Some(row)) => row,
@@ -230,7 +224,7 @@ async fn run<P: Platform>(
             p.log(&format!(
                 "execution {execution_id}: completing the log failed ({first:?}); retrying"
             ));
-            rest::one_row(&send_rest(p, capture(builder())?).await?)?
+            rest::one_row(&rest::send(p, builder()).await?)?
                 .ok_or_else(|| ApiError::upstream("execution row vanished before completion"))?
         }
     };
@@ -250,9 +244,6 @@ struct Document<'a> {
     nodes: &'a Value,
     edges: &'a Value,
 }
-
-/// Longest accepted `Idempotency-Key`.
-pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 
 /// The optional `Idempotency-Key` header of an execute request.
 fn idempotency_key(req: &ApiRequest) -> Result<Option<&str>, ApiError> {
@@ -276,7 +267,7 @@ async fn replay<P: Platform>(
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let builder = db.from(TABLE).select("*").eq("idempotency_key", key);
-    let Some(row) = rest::one_row(&send_rest(p, capture(builder)?).await?)? else {
+    let Some(row) = rest::one_row(&rest::send(p, builder).await?)? else {
         return Err(conflict);
     };
     let same_target = row["workflow_id"].as_str() == workflow_id.map(|id| id.to_string()).as_deref();

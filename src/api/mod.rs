@@ -5,7 +5,11 @@
 
 pub mod auth;
 pub mod body;
+pub mod catalog;
+pub mod cors;
 pub mod executions;
+pub mod openapi;
+pub mod router;
 pub mod workflows;
 
 use std::cell::RefCell;
@@ -14,15 +18,10 @@ use serde_json::{json, Value};
 
 use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
-use crate::cors;
 use crate::engine::Clock;
 use crate::error::ApiError;
-use crate::http::{HttpRequest, Outbound};
-use crate::rest::{RestRequest, RestResponse};
-use crate::router::{route, Route};
-
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::http::Outbound;
+use router::{route, Route};
 
 /// A request as the API sees it.
 #[derive(Debug, Clone, Default)]
@@ -85,24 +84,6 @@ pub trait Platform: Outbound + Clock {
     fn log(&self, line: &str);
 }
 
-/// Sends a PostgREST request; `Err` only when no answer came.
-pub async fn send_rest<P: Platform>(p: &P, req: RestRequest) -> Result<RestResponse, ApiError> {
-    let resp = p
-        .send(HttpRequest {
-            method: req.method,
-            url: req.url,
-            headers: req.headers,
-            body: req.body,
-        })
-        .await
-        .map_err(|e| ApiError::upstream(format!("PostgREST unreachable: {e}")))?;
-    Ok(RestResponse {
-        status: resp.status,
-        content_range: resp.header("content-range").map(str::to_string),
-        body: String::from_utf8_lossy(&resp.body).into_owned(),
-    })
-}
-
 /// The answer to a request refused before it could be read (body too
 /// large): the error, with the same CORS grant as any other answer.
 pub fn reject(origin: Option<&str>, config: Result<&Config, &ApiError>, err: &ApiError) -> ApiResponse {
@@ -149,22 +130,27 @@ pub async fn handle<P: Platform>(req: &ApiRequest, config: Result<&Config, &ApiE
     resp
 }
 
+/// The routes anyone may call; they work even with a broken configuration.
+fn public(route: Route, config: Option<&Config>) -> Result<ApiResponse, ApiError> {
+    match route {
+        Route::Health => Ok(ApiResponse::json(200, json!({"status": "ok"}))),
+        Route::OpenApi => Ok(ApiResponse::json(200, openapi::document())),
+        Route::Actions => Ok(ApiResponse::json(
+            200,
+            json!({"actions": catalog::catalog_view(config)}),
+        )),
+        other => Err(ApiError::internal(format!("route {other:?} is not public"))),
+    }
+}
+
 async fn dispatch<P: Platform>(
     req: &ApiRequest,
     config: Result<&Config, &ApiError>,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let route = route(&req.method, &req.path)?;
-    match route {
-        Route::Health => return Ok(ApiResponse::json(200, json!({"status": "ok"}))),
-        Route::OpenApi => return Ok(ApiResponse::json(200, crate::openapi::document())),
-        Route::Actions => {
-            return Ok(ApiResponse::json(
-                200,
-                json!({"actions": crate::catalog::catalog_view(config.ok())}),
-            ))
-        }
-        _ => {}
+    if !route.requires_auth() {
+        return public(route, config.ok());
     }
     let config = config.map_err(Clone::clone)?;
     let user = auth::authenticate(req.header("authorization"), config, p).await?;

@@ -6,20 +6,17 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::body::{json_object, opt_array, opt_bool, opt_string, pagination};
-use super::{send_rest, ApiRequest, ApiResponse, Platform};
+use super::{ApiRequest, ApiResponse, Platform};
+use crate::api::router::{parse_id, Route};
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::engine::{check_structure, validate, Limits};
 use crate::error::ApiError;
-use crate::rest::{self, capture, RestClient};
-use crate::router::{parse_id, Route};
+use crate::http::HttpResponse;
+use crate::limits::MAX_NAME_CHARS;
+use crate::rest::{self, RestClient};
 
 const TABLE: &str = "workflows";
-/// Listing page size default and maximum.
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 200;
-/// Longest workflow name accepted.
-pub const MAX_NAME_CHARS: usize = 200;
 
 /// Dispatches the authenticated workflow routes.
 pub async fn handle<P: Platform>(
@@ -58,12 +55,12 @@ pub async fn handle<P: Platform>(
     }
 }
 
-async fn send<P: Platform>(p: &P, builder: postgrest::Builder) -> Result<rest::RestResponse, ApiError> {
-    send_rest(p, capture(builder)?).await
+async fn send<P: Platform>(p: &P, builder: postgrest::Builder) -> Result<HttpResponse, ApiError> {
+    Ok(rest::send(p, builder).await?)
 }
 
 async fn list<P: Platform>(req: &ApiRequest, db: &RestClient, p: &P) -> Result<ApiResponse, ApiError> {
-    let (limit, offset) = pagination(req, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let (limit, offset) = pagination(req)?;
     let resp = send(
         p,
         // `exact_count` also sets `Range: 0-0` in the postgrest crate, so it

@@ -3,12 +3,11 @@
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 
-/// A fetched key set is reused for this long (Supabase rotates keys with
-/// overlap, and an unknown `kid` refetches early anyway).
-pub const JWKS_TTL_MS: u64 = 10 * 60 * 1000;
-/// Refetches caused by unknown `kid`s are spaced at least this far apart, so a
-/// flood of forged tokens cannot turn into a flood of JWKS requests.
-pub const JWKS_MIN_REFETCH_MS: u64 = 30 * 1000;
+// A fetched key set is reused for JWKS_TTL_MS (Supabase rotates keys with
+// overlap, and an unknown `kid` refetches early anyway). Refetches caused by
+// unknown `kid`s are spaced JWKS_MIN_REFETCH_MS apart, so a flood of forged
+// tokens cannot turn into a flood of JWKS requests.
+pub use crate::limits::{JWKS_MIN_REFETCH_MS, JWKS_TTL_MS};
 
 /// A key set and when it was fetched.
 #[derive(Debug, Clone)]

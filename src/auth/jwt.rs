@@ -8,10 +8,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// Clock skew tolerated on `exp` and `nbf`, in seconds.
-pub const LEEWAY_SECS: u64 = 30;
-/// Longer tokens are refused before any parsing.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub use crate::limits::{LEEWAY_SECS, MAX_TOKEN_BYTES};
 
 /// Why a token was refused. Logged, never sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@
 
 pub mod condition;
 pub mod graph;
+pub mod inputs;
 pub mod issue;
-pub mod limits;
 mod node_def;
 pub mod ports;
 pub mod result;
@@ -23,9 +23,9 @@ pub mod time;
 mod topo;
 pub mod validate;
 
+pub use crate::limits::Limits;
 pub use graph::{Graph, Node, NodeId, NodeKind, OnError, TriggerType};
 pub use issue::ValidationIssue;
-pub use limits::Limits;
 pub use ports::{ActionCall, ActionError, ActionRunner, Clock};
 pub use result::{NodeResult, NodeStatus, RunReport, RunStatus};
 pub use retry::RetryPolicy;

@@ -3,10 +3,11 @@
 use super::condition::Op;
 use super::graph::{Condition, Node, NodeId, NodeKind, OnError, TriggerType};
 use super::issue::ValidationIssue;
-use super::limits::Limits;
 use super::retry::RetryPolicy;
 use super::structure::RawNode;
-use crate::catalog;
+use super::template::has_template;
+use crate::limits::Limits;
+use crate::schema;
 use serde_json::{Map, Value};
 
 struct Ctx<'a, 'i> {
@@ -93,7 +94,7 @@ fn parse_trigger(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<Node
 fn parse_action(data: &Map<String, Value>, limits: &Limits, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
     let action_id = data.get("actionId").and_then(Value::as_str);
     let spec = match action_id {
-        Some(id) => catalog::find(id).or_else(|| {
+        Some(id) => schema::find(id).or_else(|| {
             cx.push("data.actionId", format!("unknown action {id:?}"));
             None
         }),
@@ -111,7 +112,7 @@ fn parse_action(data: &Map<String, Value>, limits: &Limits, cx: &mut Ctx<'_, '_>
         }
     };
     if let Some(spec) = spec {
-        if let Err(found) = catalog::check_config(spec, &config) {
+        if let Err(found) = schema::check_config(spec, &config, has_template) {
             for issue in found {
                 let field = issue
                     .field

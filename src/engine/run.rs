@@ -7,12 +7,12 @@
 //! triggers, conditions and skips settle immediately.
 
 use super::graph::{Graph, NodeKind, OnError};
-use super::limits::Limits;
+use super::inputs;
 use super::ports::{ActionRunner, Clock};
 use super::result::{NodeResult, NodeStatus, RunReport, RunStatus};
 use super::step::{run_action, run_condition, ActionJob, ActionOutcome};
 use super::template::Scope;
-use crate::catalog;
+use crate::limits::Limits;
 use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -185,21 +185,7 @@ impl<'g> Run<'g> {
         else {
             unreachable!("prepare_action is only called for actions")
         };
-        let inputs = catalog::find(action_id)
-            .ok_or_else(|| format!("unknown action {action_id:?}"))
-            .and_then(|spec| {
-                let inputs =
-                    catalog::render_inputs(spec, config, &self.scope()).map_err(|e| e.to_string())?;
-                catalog::check_inputs(spec, &inputs).map_err(|issues| {
-                    issues
-                        .iter()
-                        .map(|issue| issue.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })?;
-                Ok(inputs)
-            });
-        match inputs {
+        match inputs::prepare(action_id, config, &self.scope()) {
             Ok(inputs) => {
                 self.running[i] = Some(now);
                 Some(ActionJob {

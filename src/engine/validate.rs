@@ -2,11 +2,11 @@
 
 use super::graph::{Edge, Graph, Node, NodeKind};
 use super::issue::ValidationIssue;
-use super::limits::Limits;
 use super::node_def::parse_node;
 use super::structure::{skeleton, RawEdge, RawNode};
 use super::template::{references, Root};
 use super::topo::Adjacency;
+use crate::limits::Limits;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 

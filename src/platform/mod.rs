@@ -10,12 +10,13 @@ use worker::{
     RequestRedirect, Response,
 };
 
-use crate::api::{self, ApiRequest, ApiResponse, Platform, MAX_BODY_BYTES};
+use crate::api::{self, ApiRequest, ApiResponse, Platform};
 use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
 use crate::engine::Clock;
 use crate::error::ApiError;
-use crate::http::{HttpRequest, HttpResponse, Outbound, MAX_ANSWER_BYTES};
+use crate::http::{HttpRequest, HttpResponse, Outbound, TransportError};
+use crate::limits::{MAX_ANSWER_BYTES, MAX_BODY_BYTES};
 
 thread_local! {
     // One isolate serves many requests: the JWKS cache lives as long as it.
@@ -135,10 +136,14 @@ impl Drop for AbortOnDrop {
 }
 
 impl Outbound for WorkerPlatform {
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let unbuildable = |what: &str, e: worker::Error| TransportError::Unbuildable(format!("{what}: {e}"));
+        let no_answer = |e: worker::Error| TransportError::NoAnswer(e.to_string());
         let headers = Headers::new();
         for (k, v) in &req.headers {
-            headers.append(k, v).map_err(|e| format!("header {k}: {e}"))?;
+            headers
+                .append(k, v)
+                .map_err(|e| unbuildable(&format!("header {k}"), e))?;
         }
         let mut init = RequestInit::new();
         init.with_method(Method::from(req.method.clone()))
@@ -147,14 +152,14 @@ impl Outbound for WorkerPlatform {
         if let Some(body) = req.body.as_ref().filter(|b| !b.is_empty()) {
             init.with_body(Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()));
         }
-        let request = Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
+        let request = Request::new_with_init(&req.url, &init).map_err(|e| unbuildable("request", e))?;
         let controller = AbortController::default();
         let signal = controller.signal();
         let _abort = AbortOnDrop(Some(controller));
         let mut resp = Fetch::Request(request)
             .send_with_signal(&signal)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(no_answer)?;
         let headers = resp
             .headers()
             .entries()
@@ -163,11 +168,13 @@ impl Outbound for WorkerPlatform {
         // Read at most MAX_ANSWER_BYTES: a hostile target must not exhaust
         // the isolate's memory; the rest of the stream is cancelled.
         let mut body = Vec::new();
-        let mut stream = resp.stream().map_err(|e| e.to_string())?;
+        let mut stream = resp.stream().map_err(no_answer)?;
         while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+            body.extend_from_slice(&chunk.map_err(no_answer)?);
             if body.len() > MAX_ANSWER_BYTES {
-                return Err(format!("answer larger than {MAX_ANSWER_BYTES} bytes"));
+                return Err(TransportError::TooLarge {
+                    limit: MAX_ANSWER_BYTES,
+                });
             }
         }
         Ok(HttpResponse {

@@ -5,7 +5,7 @@
 use edgeflow::actions::{Actions, RunEnv};
 use edgeflow::config::Config;
 use edgeflow::engine::{ActionCall, ActionError, ActionRunner};
-use edgeflow::http::{HttpRequest, HttpResponse, Outbound};
+use edgeflow::http::{HttpRequest, HttpResponse, Outbound, TransportError};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -22,13 +22,13 @@ pub const WORKFLOW_ID: &str = "7f1e2d3c-4b5a-4968-8776-655443322110";
 pub const NOW_MS: u64 = 1_700_000_123_456;
 
 /// Answers requests the script does not cover.
-type Answer = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, String>>;
+type Answer = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
 
 /// An `Outbound` that answers from a script (or a fallback function) and
 /// keeps every request it was given.
 pub struct Fake {
     pub requests: RefCell<Vec<HttpRequest>>,
-    script: RefCell<VecDeque<Result<HttpResponse, String>>>,
+    script: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
     fallback: Option<Answer>,
 }
 
@@ -42,7 +42,7 @@ impl Fake {
     }
 
     /// Answers every request not covered by the script with `f`.
-    pub fn with(f: impl Fn(&HttpRequest) -> Result<HttpResponse, String> + 'static) -> Self {
+    pub fn with(f: impl Fn(&HttpRequest) -> Result<HttpResponse, TransportError> + 'static) -> Self {
         Fake {
             fallback: Some(Box::new(f)),
             ..Fake::new()
@@ -63,7 +63,12 @@ impl Fake {
 
     /// Queues a network failure.
     pub fn then_fail(self, cause: &str) -> Self {
-        self.script.borrow_mut().push_back(Err(cause.to_string()));
+        self.then_error(TransportError::NoAnswer(cause.to_string()))
+    }
+
+    /// Queues any transport failure.
+    pub fn then_error(self, error: TransportError) -> Self {
+        self.script.borrow_mut().push_back(Err(error));
         self
     }
 
@@ -87,14 +92,14 @@ impl Fake {
 }
 
 impl Outbound for Fake {
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
         self.requests.borrow_mut().push(req.clone());
         if let Some(next) = self.script.borrow_mut().pop_front() {
             return next;
         }
         match &self.fallback {
             Some(f) => f(&req),
-            None => Err("no scripted answer left".into()),
+            None => Err(TransportError::NoAnswer("no scripted answer left".into())),
         }
     }
 }

@@ -5,7 +5,7 @@
 pub const ALLOWED_HEADERS: &str = "Authorization, Content-Type, apikey, Idempotency-Key, X-Client-Info";
 pub const ALLOWED_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 /// How long a browser may cache a preflight answer, in seconds.
-pub const MAX_AGE_SECS: u32 = 600;
+use crate::limits::CORS_MAX_AGE_SECS;
 
 /// The headers to add to any answer for a request from `origin`.
 pub fn grant(origin: Option<&str>, allowed: &[String]) -> Vec<(&'static str, String)> {
@@ -33,7 +33,7 @@ pub fn preflight(origin: Option<&str>, allowed: &[String]) -> Option<Vec<(&'stat
     }
     headers.push(("Access-Control-Allow-Methods", ALLOWED_METHODS.to_string()));
     headers.push(("Access-Control-Allow-Headers", ALLOWED_HEADERS.to_string()));
-    headers.push(("Access-Control-Max-Age", MAX_AGE_SECS.to_string()));
+    headers.push(("Access-Control-Max-Age", CORS_MAX_AGE_SECS.to_string()));
     Some(headers)
 }
 

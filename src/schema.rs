@@ -1,14 +1,13 @@
-//! The action catalog as data (`GET /api/actions`), and input checks against it.
+//! The action schema: the catalog as data, the input checks against it and
+//! the format validators. It depends on nothing else in the crate, so the
+//! engine (definition and run-time checks), the executors (re-checks) and
+//! the API (`GET /api/actions`, see `api::catalog`) can all use it.
 //!
 //! `endpoint` describes the embedded default executor: a PostgREST path for
 //! the CRM writes (`/rest/v1/<table>`, written as the workflow owner),
 //! `builtin:ai_score` for the built-in scoring rules, and `input:url` for
-//! `webhook_call`, whose target is its own `url` input. `catalog_view`
-//! shows the configured endpoints instead (e.g. `AI_SCORE_URL`).
+//! `webhook_call`, whose target is its own `url` input.
 
-use crate::config::Config;
-use crate::engine::template::{escape_html, has_template, render, render_with, Scope, TemplateError};
-use crate::engine::ValidationIssue;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
@@ -74,6 +73,13 @@ const fn formatted(format: Format, required: bool, description: &'static str) ->
         format: Some(format),
         ..field(FieldType::String, required, description)
     }
+}
+
+/// One problem with an action's inputs; `field` is the input's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputIssue {
+    pub field: Option<String>,
+    pub message: String,
 }
 
 /// One catalog entry.
@@ -247,41 +253,34 @@ pub fn find(id: &str) -> Option<&'static ActionSpec> {
     CATALOG.iter().find(|spec| spec.id == id)
 }
 
-/// Renders a node's `data.config`: fields marked `html` interpolate
-/// HTML-escaped text, every other field follows the usual template rules.
-pub fn render_inputs(spec: &ActionSpec, config: &Value, scope: &Scope<'_>) -> Result<Value, TemplateError> {
-    let Some(map) = config.as_object() else {
-        return render(config, scope);
-    };
-    let mut out = serde_json::Map::with_capacity(map.len());
-    for (name, value) in map {
-        let html = spec.input_schema.iter().any(|(n, f)| n == name && f.html);
-        let rendered = if html {
-            render_with(value, scope, escape_html)?
-        } else {
-            render(value, scope)?
-        };
-        out.insert(name.clone(), rendered);
-    }
-    Ok(Value::Object(out))
-}
-
 /// Checks rendered inputs: required fields present and non-empty, JSON
 /// types, formats and allowed values. Issues carry the input name as `field`.
-pub fn check_inputs(spec: &ActionSpec, rendered: &Value) -> Result<(), Vec<ValidationIssue>> {
-    check(spec, rendered, false)
+pub fn check_inputs(spec: &ActionSpec, rendered: &Value) -> Result<(), Vec<InputIssue>> {
+    check(spec, rendered, None)
 }
 
 /// Definition-time check of a node's `data.config`: required inputs present
 /// (a template counts as present); literal values are type- and
-/// format-checked, string templates are left to [`check_inputs`] at run time.
-pub fn check_config(spec: &ActionSpec, config: &Value) -> Result<(), Vec<ValidationIssue>> {
-    check(spec, config, true)
+/// format-checked, string templates (as `is_template` tells them) are left
+/// to [`check_inputs`] at run time.
+pub fn check_config(
+    spec: &ActionSpec,
+    config: &Value,
+    is_template: fn(&str) -> bool,
+) -> Result<(), Vec<InputIssue>> {
+    check(spec, config, Some(is_template))
 }
 
-fn check(spec: &ActionSpec, inputs: &Value, allow_templates: bool) -> Result<(), Vec<ValidationIssue>> {
+fn check(
+    spec: &ActionSpec,
+    inputs: &Value,
+    is_template: Option<fn(&str) -> bool>,
+) -> Result<(), Vec<InputIssue>> {
     let Some(map) = inputs.as_object() else {
-        return Err(vec![ValidationIssue::document("inputs must be a JSON object")]);
+        return Err(vec![InputIssue {
+            field: None,
+            message: "inputs must be a JSON object".into(),
+        }]);
     };
     let mut issues = Vec::new();
     let present = |name: &str| map.get(name).is_some_and(|v| !is_empty(v));
@@ -292,7 +291,7 @@ fn check(spec: &ActionSpec, inputs: &Value, allow_templates: bool) -> Result<(),
             Some(v) if f.required && is_empty(v) => issues.push(issue(name, "must not be empty")),
             // A blank optional field in the canvas means "not set".
             Some(v) if is_empty(v) => {}
-            Some(Value::String(s)) if allow_templates && has_template(s) => {}
+            Some(Value::String(s)) if is_template.is_some_and(|t| t(s)) => {}
             Some(v) => {
                 if let Err(message) = check_value(f, v) {
                     issues.push(issue(name, &message));
@@ -315,8 +314,11 @@ fn check(spec: &ActionSpec, inputs: &Value, allow_templates: bool) -> Result<(),
     }
 }
 
-fn issue(name: &str, message: &str) -> ValidationIssue {
-    ValidationIssue::document(format!("input {name:?} {message}")).with_field(name)
+fn issue(name: &str, message: &str) -> InputIssue {
+    InputIssue {
+        field: Some(name.to_string()),
+        message: format!("input {name:?} {message}"),
+    }
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -390,34 +392,6 @@ pub fn is_http_url(s: &str) -> bool {
     !authority.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// The catalog as `GET /api/actions` shows it: with configuration, each
-/// action whose executor is mapped to a configured service names that
-/// service's endpoint (`POST`, and whether it receives the owner's token).
-pub fn catalog_view(config: Option<&Config>) -> Value {
-    let mut entries = serde_json::to_value(catalog()).unwrap_or_else(|_| Value::Array(vec![]));
-    let Some(config) = config else {
-        return entries;
-    };
-    for entry in entries.as_array_mut().into_iter().flatten() {
-        let id = entry["id"].as_str().unwrap_or_default().to_string();
-        let mapped = match id.as_str() {
-            "send_email" => config.email_api_url.clone().map(|u| (u, false)),
-            "ai_score" => config.ai_score_url.clone().map(|u| (u, true)),
-            "create_deal" | "update_contact" | "send_notification" => config
-                .crm_api_url
-                .as_ref()
-                .map(|base| (format!("{}/{id}", base.trim_end_matches('/')), true)),
-            _ => None,
-        };
-        if let Some((endpoint, requires_auth)) = mapped {
-            entry["endpoint"] = Value::String(endpoint);
-            entry["method"] = Value::String("POST".into());
-            entry["requiresAuth"] = Value::Bool(requires_auth);
-        }
-    }
-    entries
-}
-
 #[cfg(test)]
-#[path = "catalog_tests.rs"]
+#[path = "schema_tests.rs"]
 mod tests;

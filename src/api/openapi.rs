@@ -134,7 +134,7 @@ pub fn document() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::TABLE;
+    use crate::api::router::TABLE;
 
     #[test]
     fn every_route_is_documented_and_nothing_else() {

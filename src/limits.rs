@@ -1,0 +1,259 @@
+//! Every cap and default of the worker, in one place, so the code, the
+//! README's limits table and the tests agree. [`Limits`] holds the values a
+//! test may vary (the engine's); the constants are fixed. [`table`] is the
+//! README's limits table, row for row (a test compares them).
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// Limits enforced by validation and by the scheduler. `Limits::default()`
+/// gives the documented production values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Most nodes in one workflow. Default 200.
+    pub max_nodes: usize,
+    /// Most edges in one workflow. Default 500.
+    pub max_edges: usize,
+    /// Largest serialized `nodes` + `edges` JSON, in bytes. Default 512 KiB.
+    pub max_document_bytes: usize,
+    /// Wall-clock budget of one run, in ms; nodes still running when it
+    /// expires fail, nodes not started are skipped. Default 60 000.
+    pub max_run_ms: u64,
+    /// Largest serialized output of one action, in bytes; a bigger output
+    /// fails the node and is not stored. Default 256 KiB.
+    pub max_output_bytes: usize,
+    /// Most actions in flight at once within a run. Default 6, because a
+    /// Worker may hold at most 6 simultaneous open connections.
+    pub max_concurrency: usize,
+    /// `retry.maxAttempts` when absent. Default 1 (no retry).
+    pub default_max_attempts: u32,
+    /// Largest accepted `retry.maxAttempts`; more is a validation error. Default 5.
+    pub max_attempts_cap: u32,
+    /// `retry.backoffMs` when absent. Default 500.
+    pub default_backoff_ms: u64,
+    /// Largest accepted `retry.backoffMs`, and the ceiling of any single
+    /// computed delay; more is a validation error. Default 30 000.
+    pub backoff_cap_ms: u64,
+    /// `timeoutMs` per attempt when absent. Default 10 000.
+    pub default_timeout_ms: u64,
+    /// Largest accepted `timeoutMs`; more is a validation error. Default 30 000.
+    pub timeout_cap_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_nodes: 200,
+            max_edges: 500,
+            max_document_bytes: 512 * KIB,
+            max_run_ms: 60_000,
+            max_output_bytes: 256 * KIB,
+            max_concurrency: 6,
+            default_max_attempts: 1,
+            max_attempts_cap: 5,
+            default_backoff_ms: 500,
+            backoff_cap_ms: 30_000,
+            default_timeout_ms: 10_000,
+            timeout_cap_ms: 30_000,
+        }
+    }
+}
+
+/// Largest request body accepted, in bytes; more is `413 payload_too_large`
+/// (checked on the declared length before the body is read, and after).
+pub const MAX_BODY_BYTES: usize = MIB;
+
+/// Largest answer body read from any outbound call (PostgREST, services,
+/// webhooks); a larger answer fails the call and the rest is not read.
+pub const MAX_ANSWER_BYTES: usize = 8 * MIB;
+
+/// Largest `results` stored for one run; beyond it the biggest outputs are
+/// replaced by `{"truncated": true, "bytes": n}` (each output is already
+/// capped, but 200 nodes could add up).
+pub const MAX_RESULTS_BYTES: usize = 2 * MIB;
+
+/// Page size of a listing when `limit` is absent.
+pub const DEFAULT_PAGE: usize = 50;
+
+/// Largest accepted `limit` of a listing; more is a 400.
+pub const MAX_PAGE: usize = 200;
+
+/// Largest accepted `offset` of a listing; more is a 400.
+pub const MAX_OFFSET: usize = 1_000_000;
+
+/// Longest workflow `name`, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Longest accepted `Idempotency-Key`, in characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
+
+/// Part of a `webhook_call` answer body kept in its output; beyond it the
+/// output says `truncated: true`.
+pub const WEBHOOK_BODY_KEPT_BYTES: usize = 64 * KIB;
+
+/// Redirects `webhook_call` follows, each hop re-checked by the target guard.
+pub const MAX_REDIRECTS: usize = 3;
+
+/// Characters of an error answer's body quoted in a step's error.
+pub const ERROR_EXCERPT_CHARS: usize = 200;
+
+/// Largest access token read; a longer one is refused unparsed.
+pub const MAX_TOKEN_BYTES: usize = 8 * KIB;
+
+/// Clock leeway for `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// How long a fetched JWKS is used before it is fetched again, in ms.
+pub const JWKS_TTL_MS: u64 = 10 * 60 * 1000;
+
+/// Shortest interval between two JWKS fetches caused by unknown `kid`s, in ms.
+pub const JWKS_MIN_REFETCH_MS: u64 = 30 * 1000;
+
+/// How long a browser may cache a CORS preflight answer, in seconds.
+pub const CORS_MAX_AGE_SECS: u32 = 600;
+
+/// Shortest configured secret redacted by value (shorter strings would
+/// redact ordinary words).
+pub const MIN_REDACTED_SECRET_CHARS: usize = 8;
+
+/// A size as the README writes it.
+fn size(bytes: usize) -> String {
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// A duration as the README writes it.
+fn ms(ms: u64) -> String {
+    match ms {
+        m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
+        m if m >= 1000 && m % 1000 == 0 => format!("{} s", m / 1000),
+        m => format!("{m} ms"),
+    }
+}
+
+/// The README's limits table: `(what, value)` per row, in order.
+pub fn table() -> Vec<(&'static str, String)> {
+    let l = Limits::default();
+    vec![
+        ("nodes per workflow", l.max_nodes.to_string()),
+        ("edges per workflow", l.max_edges.to_string()),
+        ("`nodes` + `edges` JSON", size(l.max_document_bytes)),
+        ("workflow `name`", format!("{MAX_NAME_CHARS} characters")),
+        ("request body (`413` beyond)", size(MAX_BODY_BYTES)),
+        ("listing page (`limit`): default", DEFAULT_PAGE.to_string()),
+        ("listing page (`limit`): at most", MAX_PAGE.to_string()),
+        ("listing `offset`: at most", MAX_OFFSET.to_string()),
+        (
+            "`Idempotency-Key`",
+            format!("1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
+        ),
+        (
+            "run time (nodes still running fail, the rest are skipped)",
+            ms(l.max_run_ms),
+        ),
+        (
+            "output per node (a larger output fails the node and is not stored)",
+            size(l.max_output_bytes),
+        ),
+        (
+            "stored `results` per run (largest outputs truncated beyond)",
+            size(MAX_RESULTS_BYTES),
+        ),
+        (
+            "actions in flight per run (a Worker's simultaneous open connections)",
+            l.max_concurrency.to_string(),
+        ),
+        (
+            "`retry.maxAttempts`: default (no retry)",
+            l.default_max_attempts.to_string(),
+        ),
+        ("`retry.maxAttempts`: at most", l.max_attempts_cap.to_string()),
+        ("`retry.backoffMs`: default", ms(l.default_backoff_ms)),
+        (
+            "`retry.backoffMs` and any single retry delay: at most",
+            ms(l.backoff_cap_ms),
+        ),
+        ("`timeoutMs` per attempt: default", ms(l.default_timeout_ms)),
+        ("`timeoutMs`: at most", ms(l.timeout_cap_ms)),
+        (
+            "answer read from any outbound call (the call fails beyond)",
+            size(MAX_ANSWER_BYTES),
+        ),
+        (
+            "`webhook_call` answer kept (`truncated: true` beyond)",
+            size(WEBHOOK_BODY_KEPT_BYTES),
+        ),
+        (
+            "redirects followed by `webhook_call` (each hop re-checked)",
+            MAX_REDIRECTS.to_string(),
+        ),
+        (
+            "error answer quoted in a step's error",
+            format!("{ERROR_EXCERPT_CHARS} characters"),
+        ),
+        ("access token (refused unparsed beyond)", size(MAX_TOKEN_BYTES)),
+        ("`exp`/`nbf` leeway", ms(LEEWAY_SECS * 1000)),
+        ("JWKS cached for", ms(JWKS_TTL_MS)),
+        (
+            "JWKS refetch on an unknown `kid`: at most every",
+            ms(JWKS_MIN_REFETCH_MS),
+        ),
+        (
+            "CORS preflight cached for",
+            ms(u64::from(CORS_MAX_AGE_SECS) * 1000),
+        ),
+        (
+            "shortest secret redacted by value",
+            format!("{MIN_REDACTED_SECRET_CHARS} characters"),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_as_in_the_readme() {
+        assert_eq!(size(MIB), "1 MiB");
+        assert_eq!(size(512 * KIB), "512 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(ms(500), "500 ms");
+        assert_eq!(ms(30_000), "30 s");
+        assert_eq!(ms(600_000), "10 min");
+    }
+
+    #[test]
+    fn every_constant_has_a_row() {
+        let source = include_str!("limits.rs");
+        let table_fn = &source[source.find("pub fn table()").unwrap()..source.find("#[cfg(test)]").unwrap()];
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            let name = rest.split(':').next().unwrap();
+            assert!(table_fn.contains(name), "{name} is not in limits::table()");
+        }
+        let fields = source[source.find("pub struct Limits").unwrap()..source.find("impl Default").unwrap()]
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("pub ")?
+                    .split(':')
+                    .next()
+                    .map(str::to_string)
+            })
+            .filter(|f| !f.starts_with("struct"))
+            .collect::<Vec<_>>();
+        assert_eq!(fields.len(), 12);
+        for field in fields {
+            assert!(
+                table_fn.contains(&format!("l.{field}")),
+                "Limits::{field} is not in limits::table()"
+            );
+        }
+    }
+}

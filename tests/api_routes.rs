@@ -1,0 +1,283 @@
+//! The workflow and execution routes driven natively through `api::handle`
+//! with a scripted PostgREST: what is sent as whom, how answers and
+//! failures map to the contract's errors, the run log's completion retry
+//! and idempotent replay.
+
+mod api_support;
+
+use api_support::*;
+use edgeflow::http::TransportError;
+use serde_json::{json, Value};
+
+const WF: &str = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+const OTHER_WF: &str = "ffffffff-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+
+#[test]
+fn a_workflow_is_created_as_the_caller() {
+    let app = App::new();
+    app.db("POST", "workflows", 201, json!([workflow_row(WF)]));
+    let resp = app.call("POST", "/api/workflows", Some(json!({"name": "Lead intake"})));
+    assert_eq!(resp.status, 201, "{:?}", resp.body);
+    assert_eq!(resp.body.unwrap()["workflow"]["id"], WF);
+    let sent = app.sent("POST", "workflows");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        header(&sent[0], "authorization"),
+        Some(format!("Bearer {}", app.token()).as_str())
+    );
+    assert_eq!(header(&sent[0], "apikey"), Some(ANON));
+    let row = body_of(&sent[0]);
+    assert_eq!(
+        (row["user_id"].as_str(), row["name"].as_str()),
+        (Some(USER), Some("Lead intake"))
+    );
+}
+
+#[test]
+fn a_row_rls_hides_is_not_found() {
+    let app = App::new();
+    app.db("GET", "workflows", 200, json!([]));
+    let resp = app.call("GET", &format!("/api/workflows/{WF}"), None);
+    assert_eq!(error_code(&resp, 404), "not_found");
+    app.db("GET", "workflow_executions", 200, json!([]));
+    let resp = app.call("GET", &format!("/api/executions/{WF}"), None);
+    assert_eq!(error_code(&resp, 404), "not_found");
+}
+
+#[test]
+fn database_failures_are_upstream_errors_whose_causes_stay_in_the_log() {
+    let app = App::new();
+    app.db_fails(
+        "GET",
+        "workflows",
+        TransportError::NoAnswer("connection refused".into()),
+    );
+    let resp = app.call("GET", &format!("/api/workflows/{WF}"), None);
+    assert_eq!(error_code(&resp, 502), "upstream_error");
+    assert!(!resp.body.unwrap().to_string().contains("refused"));
+    assert!(app
+        .p
+        .logs
+        .borrow()
+        .iter()
+        .any(|l| l.contains("connection refused")));
+
+    app.db(
+        "GET",
+        "workflows",
+        500,
+        json!({"code": "XX000", "message": "internal detail 42"}),
+    );
+    let resp = app.call("GET", &format!("/api/workflows/{WF}"), None);
+    assert_eq!(error_code(&resp, 502), "upstream_error");
+    assert!(!resp.body.unwrap().to_string().contains("internal detail 42"));
+}
+
+#[test]
+fn a_missing_token_is_refused_before_the_database_is_asked() {
+    let app = App::new();
+    let resp = app.send(edgeflow::api::ApiRequest {
+        method: "GET".into(),
+        path: "/api/workflows".into(),
+        ..Default::default()
+    });
+    assert_eq!(error_code(&resp, 401), "unauthorized");
+    assert!(resp
+        .headers
+        .iter()
+        .any(|(k, v)| *k == "WWW-Authenticate" && v.contains("invalid_token")));
+    assert!(app.p.requests.borrow().is_empty());
+}
+
+/// Scripts a whole run of `workflow_row`: read, log, one notification.
+fn script_run(app: &App) {
+    app.db("GET", "workflows", 200, json!([workflow_row(WF)]))
+        .db("POST", "workflow_executions", 201, json!([{"id": "x"}]))
+        .db(
+            "POST",
+            "notifications",
+            201,
+            json!([{"id": "n1", "title": "Hi Ann"}]),
+        );
+}
+
+fn execute(app: &App) -> edgeflow::api::ApiResponse {
+    app.call(
+        "POST",
+        &format!("/api/workflows/{WF}/execute"),
+        Some(json!({"triggerData": {"name": "Ann"}})),
+    )
+}
+
+#[test]
+fn a_run_is_logged_before_its_first_step_and_completed_after_its_last() {
+    let app = App::new();
+    script_run(&app);
+    app.db(
+        "PATCH",
+        "workflow_executions",
+        200,
+        json!([{"id": "x", "status": "succeeded"}]),
+    );
+    let resp = execute(&app);
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(resp.body.unwrap()["execution"]["status"], "succeeded");
+    let order: Vec<(String, String)> = app
+        .p
+        .requests
+        .borrow()
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.url
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("GET", "workflows"),
+        ("POST", "workflow_executions"),
+        ("POST", "notifications"),
+        ("PATCH", "workflow_executions"),
+    ];
+    assert_eq!(order, expected.map(|(m, t)| (m.to_string(), t.to_string())));
+    let start = body_of(&app.sent("POST", "workflow_executions")[0]);
+    assert_eq!(
+        (start["status"].as_str(), start["workflow_id"].as_str()),
+        (Some("running"), Some(WF))
+    );
+    assert_eq!(start["trigger_data"], json!({"name": "Ann"}));
+    assert_eq!(body_of(&app.sent("POST", "notifications")[0])["title"], "Hi Ann");
+    let finish = body_of(&app.sent("PATCH", "workflow_executions")[0]);
+    assert_eq!(
+        (finish["status"].as_str(), finish["success"].as_bool()),
+        (Some("succeeded"), Some(true))
+    );
+    assert_eq!(finish["results"].as_array().map(Vec::len), Some(2));
+    assert!(app.script_used_up());
+}
+
+#[test]
+fn completing_the_log_is_retried_once() {
+    let app = App::new();
+    script_run(&app);
+    app.db("PATCH", "workflow_executions", 503, json!({"message": "busy"}))
+        .db(
+            "PATCH",
+            "workflow_executions",
+            200,
+            json!([{"id": "x", "status": "succeeded"}]),
+        );
+    let resp = execute(&app);
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(app.sent("PATCH", "workflow_executions").len(), 2);
+    assert_eq!(
+        app.sent("POST", "notifications").len(),
+        1,
+        "the step itself ran once"
+    );
+}
+
+#[test]
+fn a_log_that_cannot_be_completed_twice_is_an_upstream_error() {
+    let app = App::new();
+    script_run(&app);
+    app.db("PATCH", "workflow_executions", 503, Value::Null).db_fails(
+        "PATCH",
+        "workflow_executions",
+        TransportError::NoAnswer("reset".into()),
+    );
+    assert_eq!(error_code(&execute(&app), 502), "upstream_error");
+}
+
+#[test]
+fn a_repeated_key_replays_the_first_run_without_running_again() {
+    let app = App::new();
+    app.db("GET", "workflows", 200, json!([workflow_row(WF)]))
+        .db(
+            "POST",
+            "workflow_executions",
+            409,
+            json!({"code": "23505", "message": "duplicate key"}),
+        )
+        .db(
+            "GET",
+            "workflow_executions",
+            200,
+            json!([{"id": "first", "workflow_id": WF, "status": "succeeded"}]),
+        );
+    let resp = app.call_with(
+        "POST",
+        &format!("/api/workflows/{WF}/execute"),
+        None,
+        &[("Idempotency-Key", "k1")],
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert!(resp
+        .headers
+        .iter()
+        .any(|(k, v)| *k == "Idempotent-Replayed" && v == "true"));
+    assert_eq!(resp.body.unwrap()["execution"]["id"], "first");
+    assert!(app.sent("POST", "notifications").is_empty());
+    let lookup = &app.sent("GET", "workflow_executions")[0];
+    assert!(lookup.url.contains("idempotency_key=eq.k1"), "{}", lookup.url);
+}
+
+#[test]
+fn a_key_used_for_another_workflow_is_a_conflict() {
+    let app = App::new();
+    app.db("GET", "workflows", 200, json!([workflow_row(WF)]))
+        .db("POST", "workflow_executions", 409, json!({"code": "23505"}))
+        .db(
+            "GET",
+            "workflow_executions",
+            200,
+            json!([{"id": "first", "workflow_id": OTHER_WF}]),
+        );
+    let resp = app.call_with(
+        "POST",
+        &format!("/api/workflows/{WF}/execute"),
+        None,
+        &[("Idempotency-Key", "k1")],
+    );
+    assert_eq!(error_code(&resp, 409), "conflict");
+}
+
+#[test]
+fn running_a_workflow_the_caller_cannot_see_is_not_found_and_logs_nothing() {
+    let app = App::new();
+    app.db("GET", "workflows", 200, json!([]));
+    assert_eq!(error_code(&execute(&app), 404), "not_found");
+    assert!(app.sent("POST", "workflow_executions").is_empty());
+    // The row was readable but RLS refuses the log insert: still not found.
+    let app = App::new();
+    app.db("GET", "workflows", 200, json!([workflow_row(WF)])).db(
+        "POST",
+        "workflow_executions",
+        403,
+        json!({"code": "42501"}),
+    );
+    assert_eq!(error_code(&execute(&app), 404), "not_found");
+    assert!(app.sent("POST", "notifications").is_empty());
+}
+
+#[test]
+fn an_invalid_saved_workflow_is_refused_before_anything_is_logged() {
+    let app = App::new();
+    let mut row = workflow_row(WF);
+    row["edges"] = json!([{"id": "e", "source": "t", "target": "missing"}]);
+    app.db("GET", "workflows", 200, json!([row]));
+    let resp = execute(&app);
+    assert_eq!(error_code(&resp, 400), "invalid_workflow");
+    assert!(resp.body.unwrap()["details"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty()));
+    assert!(app.sent("POST", "workflow_executions").is_empty());
+}
