@@ -87,6 +87,13 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// Longest accepted `Idempotency-Key`, in characters.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 
+/// Largest value one action input (or one side of a condition) may render
+/// to; rendering stops there and fails the node naming the input.
+pub const MAX_RENDERED_INPUT_BYTES: usize = 256 * KIB;
+
+/// Largest total a node's inputs may render to together.
+pub const MAX_RENDERED_INPUTS_BYTES: usize = 512 * KIB;
+
 /// Part of a `webhook_call` answer body kept in its output; beyond it the
 /// output says `truncated: true`.
 pub const WEBHOOK_BODY_KEPT_BYTES: usize = 64 * KIB;
@@ -157,6 +164,14 @@ pub fn table() -> Vec<(&'static str, String)> {
         (
             "output per node (a larger output fails the node and is not stored)",
             size(l.max_output_bytes),
+        ),
+        (
+            "rendered value of one input or condition side (the node fails beyond)",
+            size(MAX_RENDERED_INPUT_BYTES),
+        ),
+        (
+            "rendered inputs of one node together (the node fails beyond)",
+            size(MAX_RENDERED_INPUTS_BYTES),
         ),
         (
             "stored `results` per run (largest outputs truncated beyond)",

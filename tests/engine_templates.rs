@@ -213,3 +213,66 @@ fn email_body_escapes_interpolated_html_and_subject_refuses_line_breaks() {
     );
     assert!(runner.calls_for("a").is_empty());
 }
+
+#[test]
+fn rendering_is_capped_per_input_and_per_node_and_names_the_input() {
+    // A 10 KB trigger value referenced 100 times in one text would render
+    // to 1 MB: the node fails while rendering, and nothing is called.
+    let big = "x".repeat(10_000);
+    let many = "{{trigger.big}}".repeat(100);
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let doc = single(json!({"title": "t", "body": many}), "send_notification");
+    let report = run(&doc, json!({"big": big}), &runner, &clock);
+    let a = report.result("a").unwrap();
+    assert_eq!(a.status, NodeStatus::Failed);
+    let error = a.error.as_deref().unwrap();
+    assert!(
+        error.starts_with("input \"body\": template {{trigger.big}}: renders to more than 262144 bytes"),
+        "{error}"
+    );
+    assert!(runner.calls_for("a").is_empty());
+
+    // Whole-value templates count too: each input stays within its cap, the
+    // node's inputs together do not.
+    let big = "y".repeat(200_000);
+    let doc = single(
+        json!({"url": "https://h.example/", "body": {"a": "{{trigger.big}}", "b": "{{trigger.big}}", "c": "{{trigger.big}}"}}),
+        "webhook_call",
+    );
+    let report = run(&doc, json!({"big": big.clone()}), &runner, &clock);
+    let error = report.result("a").unwrap().error.clone().unwrap();
+    assert!(error.contains("input \"body\""), "{error}");
+    let doc = single(
+        json!({"url": "https://h.example/", "headers": {"a": "{{trigger.big}}"}, "body": {"b": "{{trigger.big}}"}, "method": "{{trigger.big}}"}),
+        "webhook_call",
+    );
+    let report = run(&doc, json!({"big": big}), &runner, &clock);
+    let error = report.result("a").unwrap().error.clone().unwrap();
+    assert!(
+        error.contains("the inputs together render to more than 524288 bytes"),
+        "{error}"
+    );
+    assert!(runner.calls_for("a").is_empty());
+}
+
+#[test]
+fn a_condition_that_renders_too_much_fails_instead_of_exhausting_memory() {
+    let doc = json!({
+        "nodes": [trigger("t"),
+                  {"id": "c", "type": "condition", "data": {"condition": {"left": "{{trigger.big}}".repeat(50), "op": "contains", "right": "z"}}},
+                  notify("yes")],
+        "edges": [edge("e1", "t", "c"), {"id": "e2", "source": "c", "target": "yes", "sourceHandle": "true"}]
+    });
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let report = run(&doc, json!({"big": "x".repeat(10_000)}), &runner, &clock);
+    let c = report.result("c").unwrap();
+    assert_eq!(c.status, NodeStatus::Failed);
+    assert!(
+        c.error.as_deref().unwrap().contains("renders to more than"),
+        "{:?}",
+        c.error
+    );
+    assert_eq!(report.result("yes").unwrap().status, NodeStatus::Skipped);
+}

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::limits::MAX_RENDERED_INPUT_BYTES;
+
 /// Where a template path starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
@@ -42,6 +44,8 @@ pub struct TemplateError {
 pub enum ErrorKind {
     Syntax,
     Missing,
+    /// What it renders to exceeds the budget it was given.
+    TooLarge,
 }
 
 impl fmt::Display for TemplateError {
@@ -215,8 +219,37 @@ pub fn to_text(v: &Value) -> String {
 /// Renders every template in a value. A string that is exactly one template
 /// (surrounding whitespace aside) becomes the referenced value with its JSON
 /// type; templates inside longer text are interpolated as text.
+/// Rendering stops with [`ErrorKind::TooLarge`] once a value would exceed
+/// `limits::MAX_RENDERED_INPUT_BYTES`, so a small document cannot expand a
+/// large trigger into an isolate-killing string.
 pub fn render(value: &Value, scope: &Scope<'_>) -> Result<Value, TemplateError> {
-    render_value(value, scope, None)
+    render_within(value, scope, None, &mut MAX_RENDERED_INPUT_BYTES.clone())
+}
+
+/// Renders within `budget` bytes (of text produced, or of serialized JSON
+/// for whole-value templates), counting down; `escape` as in [`render_with`].
+pub fn render_within(
+    value: &Value,
+    scope: &Scope<'_>,
+    escape: Option<fn(&str) -> String>,
+    budget: &mut usize,
+) -> Result<Value, TemplateError> {
+    render_value(value, scope, escape, budget)
+}
+
+/// Takes `bytes` from the budget, or fails naming the template.
+fn spend(budget: &mut usize, bytes: usize, raw: &str) -> Result<(), TemplateError> {
+    match budget.checked_sub(bytes) {
+        Some(left) => {
+            *budget = left;
+            Ok(())
+        }
+        None => Err(TemplateError {
+            template: raw.to_string(),
+            kind: ErrorKind::TooLarge,
+            message: format!("renders to more than {MAX_RENDERED_INPUT_BYTES} bytes"),
+        }),
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -243,25 +276,26 @@ pub fn render_with(
     scope: &Scope<'_>,
     escape: fn(&str) -> String,
 ) -> Result<Value, TemplateError> {
-    render_value(value, scope, Some(escape))
+    render_within(value, scope, Some(escape), &mut MAX_RENDERED_INPUT_BYTES.clone())
 }
 
 fn render_value(
     value: &Value,
     scope: &Scope<'_>,
     escape: Option<fn(&str) -> String>,
+    budget: &mut usize,
 ) -> Result<Value, TemplateError> {
     Ok(match value {
-        Value::String(s) => render_str(s, scope, escape)?,
+        Value::String(s) => render_str(s, scope, escape, budget)?,
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|v| render_value(v, scope, escape))
+                .map(|v| render_value(v, scope, escape, budget))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_value(v, scope, escape)?)))
+                .map(|(k, v)| Ok((k.clone(), render_value(v, scope, escape, budget)?)))
                 .collect::<Result<Map<_, _>, TemplateError>>()?,
         ),
         other => other.clone(),
@@ -272,23 +306,35 @@ fn render_str(
     s: &str,
     scope: &Scope<'_>,
     escape: Option<fn(&str) -> String>,
+    budget: &mut usize,
 ) -> Result<Value, TemplateError> {
     if escape.is_none() {
         if let [Piece::Ref(r)] = parse(s.trim())?.as_slice() {
-            return resolve(r, scope);
+            let value = resolve(r, scope)?;
+            let size = match &value {
+                Value::String(text) => text.len(),
+                other => serde_json::to_string(other).map_or(0, |j| j.len()),
+            };
+            spend(budget, size, &r.raw)?;
+            return Ok(value);
         }
     }
     let pieces = parse(s)?;
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len().min(*budget));
     for piece in &pieces {
         match piece {
-            Piece::Text(t) => out.push_str(t),
+            Piece::Text(t) => {
+                spend(budget, t.len(), s)?;
+                out.push_str(t);
+            }
             Piece::Ref(r) => {
                 let text = to_text(&resolve(r, scope)?);
-                match escape {
-                    Some(f) => out.push_str(&f(&text)),
-                    None => out.push_str(&text),
-                }
+                let text = match escape {
+                    Some(f) => f(&text),
+                    None => text,
+                };
+                spend(budget, text.len(), &r.raw)?;
+                out.push_str(&text);
             }
         }
     }
