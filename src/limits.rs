@@ -123,6 +123,22 @@ pub const CORS_MAX_AGE_SECS: u32 = 600;
 /// redact ordinary words).
 pub const MIN_REDACTED_SECRET_CHARS: usize = 8;
 
+/// Deepest nesting of arrays and objects accepted in any member of a
+/// request body and in any action output: well below the 128 levels
+/// serde_json reads back, so what is stored (inside the run log's own
+/// nesting) can always be read again.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// How deeply `v` nests: 0 for a scalar, 1 for `[]` or `{"a": 1}`.
+pub fn json_depth(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// A size as the README writes it.
 fn size(bytes: usize) -> String {
     match bytes {
@@ -206,6 +222,10 @@ pub fn table() -> Vec<(&'static str, String)> {
             MAX_REDIRECTS.to_string(),
         ),
         (
+            "nesting of any body member or action output (arrays and objects)",
+            format!("{MAX_JSON_DEPTH} levels"),
+        ),
+        (
             "error answer quoted in a step's error",
             format!("{ERROR_EXCERPT_CHARS} characters"),
         ),
@@ -239,6 +259,13 @@ mod tests {
         assert_eq!(ms(500), "500 ms");
         assert_eq!(ms(30_000), "30 s");
         assert_eq!(ms(600_000), "10 min");
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        use serde_json::json;
+        assert_eq!(json_depth(&json!(1)), 0);
+        assert_eq!(json_depth(&json!({"a": [1, {"b": []}]})), 4);
     }
 
     #[test]

@@ -276,3 +276,33 @@ fn a_condition_that_renders_too_much_fails_instead_of_exhausting_memory() {
     );
     assert_eq!(report.result("yes").unwrap().status, NodeStatus::Skipped);
 }
+
+#[test]
+fn an_output_nested_too_deeply_fails_the_node_and_is_not_stored() {
+    let nest = |depth: usize| (0..depth).fold(json!(1), |v, _| json!([v]));
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock)
+        .script("a", vec![ok(0, nest(40))])
+        .script("after", vec![ok(0, nest(32))]);
+    let doc = json!({
+        "nodes": [trigger("t"), notify("a"), notify("after")],
+        "edges": [edge("e1", "t", "a"), edge("e2", "t", "after")]
+    });
+    let report = run(&doc, json!({}), &runner, &clock);
+    let a = report.result("a").unwrap();
+    assert_eq!(a.status, NodeStatus::Failed);
+    assert!(a.output.is_none());
+    assert!(
+        a.error
+            .as_deref()
+            .unwrap()
+            .contains("nests deeper than 32 levels"),
+        "{:?}",
+        a.error
+    );
+    assert_eq!(
+        report.result("after").unwrap().status,
+        NodeStatus::Succeeded,
+        "32 levels are accepted"
+    );
+}

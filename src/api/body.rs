@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::ApiRequest;
 use crate::error::ApiError;
-use crate::limits::{DEFAULT_PAGE, MAX_BODY_BYTES, MAX_OFFSET, MAX_PAGE};
+use crate::limits::{json_depth, DEFAULT_PAGE, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_OFFSET, MAX_PAGE};
 
 /// The body as a JSON object. An empty body counts as `{}` when `allow_empty`.
 pub fn json_object(req: &ApiRequest, allow_empty: bool) -> Result<Map<String, Value>, ApiError> {
@@ -28,7 +28,15 @@ pub fn json_object(req: &ApiRequest, allow_empty: bool) -> Result<Map<String, Va
     }
     let value: Value = serde_json::from_slice(&req.body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            if let Some((name, _)) = map.iter().find(|(_, v)| json_depth(v) > MAX_JSON_DEPTH) {
+                return Err(ApiError::invalid_field(
+                    name,
+                    format!("`{name}` nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects"),
+                ));
+            }
+            Ok(map)
+        }
         other => Err(ApiError::InvalidRequest {
             message: format!("the body must be a JSON object, not {}", type_name(&other)),
             field: None,
@@ -138,6 +146,17 @@ mod tests {
             .headers
             .push(("content-length".into(), (MAX_BODY_BYTES + 1).to_string()));
         assert_eq!(json_object(&declared, false).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn a_member_nested_too_deeply_is_refused_by_name() {
+        let nest = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let ok = format!(r#"{{"triggerData": {}}}"#, nest(MAX_JSON_DEPTH));
+        assert!(json_object(&req(&ok), false).is_ok());
+        let deep = format!(r#"{{"name": "x", "triggerData": {}}}"#, nest(MAX_JSON_DEPTH + 1));
+        let err = json_object(&req(&deep), false).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.details().unwrap()["field"], "triggerData");
     }
 
     #[test]

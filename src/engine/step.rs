@@ -5,6 +5,7 @@ use super::graph::Condition;
 use super::ports::{ActionCall, ActionError, ActionRunner, Clock};
 use super::retry::RetryPolicy;
 use super::template::{render, ErrorKind, Scope};
+use crate::limits::{json_depth, MAX_JSON_DEPTH};
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use std::cell::Cell;
@@ -63,6 +64,10 @@ pub(crate) async fn run_action<R: ActionRunner, C: Clock>(
                     Err(format!(
                         "output too large: {size} bytes (limit {} bytes); not stored",
                         job.max_output_bytes
+                    ))
+                } else if json_depth(&output) > MAX_JSON_DEPTH {
+                    Err(format!(
+                        "output nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects; not stored"
                     ))
                 } else {
                     Ok(output)
