@@ -101,8 +101,10 @@ pub const WEBHOOK_BODY_KEPT_BYTES: usize = 64 * KIB;
 /// Redirects `webhook_call` follows, each hop re-checked by the target guard.
 pub const MAX_REDIRECTS: usize = 3;
 
-/// Characters of an error answer's body quoted in a step's error.
-pub const ERROR_EXCERPT_CHARS: usize = 200;
+/// Longest error message stored for a step; longer ones (an error answer's
+/// body is quoted in full first) are cut, always after secrets were
+/// redacted, so no secret survives in part.
+pub const MAX_ERROR_CHARS: usize = 300;
 
 /// Largest access token read; a longer one is refused unparsed.
 pub const MAX_TOKEN_BYTES: usize = 8 * KIB;
@@ -226,8 +228,8 @@ pub fn table() -> Vec<(&'static str, String)> {
             format!("{MAX_JSON_DEPTH} levels"),
         ),
         (
-            "error answer quoted in a step's error",
-            format!("{ERROR_EXCERPT_CHARS} characters"),
+            "a step's error message (cut after redaction)",
+            format!("{MAX_ERROR_CHARS} characters"),
         ),
         ("access token (refused unparsed beyond)", size(MAX_TOKEN_BYTES)),
         ("`exp`/`nbf` leeway", ms(LEEWAY_SECS * 1000)),

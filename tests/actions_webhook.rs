@@ -411,3 +411,24 @@ fn a_request_that_would_carry_a_server_credential_is_refused() {
         assert_eq!(out.count(), 0);
     }
 }
+
+#[test]
+fn a_secret_straddling_the_error_cut_is_redacted_whole() {
+    // The token starts 10 characters before where a 200-character excerpt
+    // used to be cut: redaction must come first.
+    let config = config(&[]);
+    let body = format!("{}{OWNER_TOKEN} and more {}", "x".repeat(190), "y".repeat(400));
+    let out = Fake::new().then(500, &body);
+    let message = retryable_message(run(
+        &config,
+        &out,
+        "webhook_call",
+        json!({"url": "https://x.example/"}),
+    ));
+    assert!(message.contains("[redacted]"), "{message}");
+    assert!(!message.contains(&OWNER_TOKEN[..8]), "{message}");
+    assert!(
+        message.chars().count() <= edgeflow::limits::MAX_ERROR_CHARS + 1,
+        "{message}"
+    );
+}

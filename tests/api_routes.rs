@@ -281,3 +281,33 @@ fn an_invalid_saved_workflow_is_refused_before_anything_is_logged() {
         .is_some_and(|d| !d.is_empty()));
     assert!(app.sent("POST", "workflow_executions").is_empty());
 }
+
+#[test]
+fn trigger_data_and_the_trigger_result_are_stored_redacted_but_run_as_sent() {
+    let app = App::new();
+    script_run(&app);
+    app.db(
+        "PATCH",
+        "workflow_executions",
+        200,
+        json!([{"id": "x", "status": "succeeded"}]),
+    );
+    let token = app.token();
+    let resp = app.call(
+        "POST",
+        &format!("/api/workflows/{WF}/execute"),
+        Some(json!({"triggerData": {"name": "Ann", "password": "hunter2-hunter2", "note": format!("mine: {token}")}})),
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    let start = body_of(&app.sent("POST", "workflow_executions")[0]);
+    assert_eq!(start["trigger_data"]["password"], "[redacted]");
+    assert_eq!(start["trigger_data"]["note"], "mine: [redacted]");
+    assert_eq!(start["trigger_data"]["name"], "Ann");
+    let finish = body_of(&app.sent("PATCH", "workflow_executions")[0]);
+    let trigger = &finish["results"][0];
+    assert_eq!(trigger["type"], "trigger");
+    assert_eq!(trigger["output"]["password"], "[redacted]");
+    assert!(!finish.to_string().contains("hunter2") && !finish.to_string().contains(&token));
+    // The step itself rendered from the data as sent.
+    assert_eq!(body_of(&app.sent("POST", "notifications")[0])["title"], "Hi Ann");
+}

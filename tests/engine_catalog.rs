@@ -108,14 +108,17 @@ fn contract_inputs_and_required_flags() {
 }
 
 #[test]
-fn the_catalog_view_names_configured_endpoints() {
+fn the_public_catalog_view_says_what_is_mapped_but_never_shows_a_url() {
     use edgeflow::api::catalog::catalog_view;
     use edgeflow::config::Config;
     let vars = [
         ("SUPABASE_URL", "https://p.supabase.co"),
         ("SUPABASE_ANON_KEY", "k"),
-        ("AI_SCORE_URL", "https://score.example/api/datapizza/score-lead"),
-        ("CRM_API_URL", "https://crm.example/hooks/"),
+        (
+            "AI_SCORE_URL",
+            "https://user:pa55word@score.example/api/datapizza/score-lead",
+        ),
+        ("CRM_API_URL", "https://crm.internal.example/hooks/"),
     ];
     let config =
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
@@ -128,20 +131,24 @@ fn the_catalog_view_names_configured_endpoints() {
             .unwrap()
             .clone()
     };
+    assert_eq!(entry("ai_score")["endpoint"], "configured:AI_SCORE_URL");
     assert_eq!(
-        entry("ai_score")["endpoint"],
-        "https://score.example/api/datapizza/score-lead"
+        (
+            entry("ai_score")["mapped"].as_bool(),
+            entry("ai_score")["requiresAuth"].as_bool()
+        ),
+        (Some(true), Some(true))
     );
-    assert_eq!(entry("ai_score")["requiresAuth"], true);
-    assert_eq!(
-        entry("create_deal")["endpoint"],
-        "https://crm.example/hooks/create_deal"
+    assert_eq!(entry("create_deal")["endpoint"], "configured:CRM_API_URL");
+    let text = view.to_string();
+    assert!(
+        !text.contains("pa55word") && !text.contains("score.example") && !text.contains("crm.internal"),
+        "{text}"
     );
     // Unmapped actions keep their embedded default.
     assert_eq!(entry("send_email")["endpoint"], "/rest/v1/email_outbox");
+    assert_eq!(entry("send_email")["mapped"], false);
     assert_eq!(entry("webhook_call")["endpoint"], "input:url");
-    assert_eq!(
-        catalog_view(None),
-        serde_json::to_value(edgeflow::schema::catalog()).unwrap()
-    );
+    let bare = catalog_view(None);
+    assert!(bare.as_array().unwrap().iter().all(|e| e["mapped"] == false));
 }

@@ -189,7 +189,7 @@ pub async fn run<O: Outbound>(
         }
         Err(e) => {
             // Best effort: the node's own error matters more than the record's.
-            let error = redactor.text(e.message());
+            let error = redactor.error_text(e.message());
             let _ = record(env, out, outbox_row(env, &email, "failed", None, Some(&error))).await;
             Err(e)
         }

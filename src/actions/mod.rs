@@ -147,8 +147,8 @@ impl<O: Outbound> ActionRunner for Actions<'_, O> {
         let redactor = self.env.redactor();
         match self.dispatch(&call, &redactor).await {
             Ok(output) => Ok(redactor.value(&output)),
-            Err(ActionError::Fatal(m)) => Err(ActionError::Fatal(redactor.text(&m))),
-            Err(ActionError::Retryable(m)) => Err(ActionError::Retryable(redactor.text(&m))),
+            Err(ActionError::Fatal(m)) => Err(ActionError::Fatal(redactor.error_text(&m))),
+            Err(ActionError::Retryable(m)) => Err(ActionError::Retryable(redactor.error_text(&m))),
         }
     }
 }

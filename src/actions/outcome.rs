@@ -7,7 +7,6 @@
 
 use crate::engine::ActionError;
 use crate::http::{HttpResponse, TransportError};
-use crate::limits::ERROR_EXCERPT_CHARS;
 use serde_json::Value;
 
 pub fn fatal(message: impl Into<String>) -> ActionError {
@@ -55,7 +54,8 @@ pub fn transport_error(what: &str, e: TransportError) -> ActionError {
     }
 }
 
-/// The first characters of a body, on one line: enough to diagnose.
+/// The message of an error body, on one line. Not cut here: the runner
+/// redacts secrets first and cuts after (`Redactor::error_text`).
 fn body_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_str::<Value>(&text)
@@ -69,7 +69,6 @@ fn body_excerpt(body: &[u8]) -> String {
     let one_line: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(ERROR_EXCERPT_CHARS)
         .collect();
     one_line.trim().to_string()
 }

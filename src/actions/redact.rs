@@ -15,7 +15,7 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Secrets shorter than this are not searched for in text: replacing a
 /// two-letter "secret" everywhere would garble outputs and protect nothing.
-use crate::limits::MIN_REDACTED_SECRET_CHARS;
+use crate::limits::{MAX_ERROR_CHARS, MIN_REDACTED_SECRET_CHARS};
 
 /// The known secrets of one run.
 #[derive(Clone, Default)]
@@ -46,6 +46,17 @@ impl Redactor {
             }
         }
         redact_bearer(&out)
+    }
+
+    /// An error message as stored: redacted, then cut to
+    /// `limits::MAX_ERROR_CHARS` (the order matters: a cut first could
+    /// leave part of a secret).
+    pub fn error_text(&self, s: &str) -> String {
+        let redacted = self.text(s);
+        match redacted.char_indices().nth(MAX_ERROR_CHARS) {
+            Some((at, _)) => format!("{}…", &redacted[..at]),
+            None => redacted,
+        }
     }
 
     /// Redacts a JSON value: credential-named members and secrets in strings.

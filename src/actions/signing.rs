@@ -5,7 +5,7 @@
 //!
 //! | header | value |
 //! |---|---|
-//! | `webhook-id` | `msg_<execution id>_<node id>`: the same on every retry of a node, so receivers can de-duplicate |
+//! | `webhook-id` | `msg_<execution id>_<node id>` (other bytes than letters, digits, `-`, `.` as `_xx`): the same on every retry of a node, and different for every node, so receivers can de-duplicate |
 //! | `webhook-timestamp` | Unix seconds when the request was sent |
 //! | `webhook-signature` | `v1,<base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>"))>` |
 //!
@@ -51,19 +51,22 @@ pub fn sign(key: &[u8], id: &str, timestamp_s: u64, body: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-/// A message id safe in a header: `msg_<execution>_<node>`, with anything
-/// but ASCII letters, digits, `-` and `.` turned into `_`.
+/// A message id safe in a header: `msg_<execution>_<node>`, where every
+/// byte but ASCII letters, digits, `-` and `.` (the `_` included) is written
+/// `_xx` in hex. The encoding is one-to-one, and execution ids (UUIDs) hold
+/// no `_`, so two nodes of a run never share an id (`a b` is `a_20b`, `a_b`
+/// is `a_5fb`).
 pub fn message_id(execution_id: &str, node_id: &str) -> String {
     let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
+        let mut out = String::with_capacity(s.len());
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'.' {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("_{b:02x}"));
+            }
+        }
+        out
     };
     format!("msg_{}_{}", clean(execution_id), clean(node_id))
 }
@@ -101,6 +104,8 @@ mod tests {
         assert_eq!(decode_key("plain-secret").unwrap(), b"plain-secret");
         assert!(decode_key("whsec_not base64!").is_err());
         assert!(decode_key("whsec_").is_err());
-        assert_eq!(message_id("e-1", "action 1\r\n"), "msg_e-1_action_1__");
+        assert_eq!(message_id("e-1", "action 1\r\n"), "msg_e-1_action_201_0d_0a");
+        assert_ne!(message_id("e-1", "a b"), message_id("e-1", "a_b"));
+        assert_eq!(message_id("e-1", "action-1.x"), "msg_e-1_action-1.x");
     }
 }

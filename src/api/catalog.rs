@@ -1,7 +1,8 @@
-//! `GET /api/actions`: the action schema as the HTTP API shows it. With a
-//! configuration, each action whose executor is mapped to a configured
-//! service names that service's endpoint (`POST`, and whether it receives
-//! the owner's token) instead of the embedded default.
+//! `GET /api/actions`: the action schema as the HTTP API shows it. The
+//! route is public, so it never shows a configured URL (which may carry
+//! credentials or name internal hosts): each entry says whether its
+//! executor is `mapped` to a configured service, and a mapped entry's
+//! `endpoint` names the variable that configures it (`configured:AI_SCORE_URL`).
 
 use crate::config::Config;
 use crate::schema::catalog;
@@ -10,22 +11,19 @@ use serde_json::Value;
 /// The catalog entries as served.
 pub fn catalog_view(config: Option<&Config>) -> Value {
     let mut entries = serde_json::to_value(catalog()).unwrap_or_else(|_| Value::Array(vec![]));
-    let Some(config) = config else {
-        return entries;
-    };
     for entry in entries.as_array_mut().into_iter().flatten() {
         let id = entry["id"].as_str().unwrap_or_default().to_string();
-        let mapped = match id.as_str() {
-            "send_email" => config.email_api_url.clone().map(|u| (u, false)),
-            "ai_score" => config.ai_score_url.clone().map(|u| (u, true)),
-            "create_deal" | "update_contact" | "send_notification" => config
-                .crm_api_url
-                .as_ref()
-                .map(|base| (format!("{}/{id}", base.trim_end_matches('/')), true)),
+        let mapped = config.and_then(|c| match id.as_str() {
+            "send_email" => c.email_api_url.as_ref().map(|_| ("EMAIL_API_URL", false)),
+            "ai_score" => c.ai_score_url.as_ref().map(|_| ("AI_SCORE_URL", true)),
+            "create_deal" | "update_contact" | "send_notification" => {
+                c.crm_api_url.as_ref().map(|_| ("CRM_API_URL", true))
+            }
             _ => None,
-        };
-        if let Some((endpoint, requires_auth)) = mapped {
-            entry["endpoint"] = Value::String(endpoint);
+        });
+        entry["mapped"] = Value::Bool(mapped.is_some());
+        if let Some((variable, requires_auth)) = mapped {
+            entry["endpoint"] = Value::String(format!("configured:{variable}"));
             entry["method"] = Value::String("POST".into());
             entry["requiresAuth"] = Value::Bool(requires_auth);
         }

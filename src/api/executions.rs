@@ -156,6 +156,19 @@ async fn run<P: Platform>(
     let graph = validate(doc.nodes, doc.edges, &limits).map_err(ApiError::InvalidWorkflow)?;
     let execution_id = Uuid::now_v7().to_string();
     let workflow_id_text = workflow_id.map(|id| id.to_string());
+    let owner_id = user.user_id.to_string();
+    let env = RunEnv::new(
+        config,
+        &owner_id,
+        &user.token,
+        &execution_id,
+        workflow_id_text.as_deref(),
+        p.now_ms(),
+    );
+    // Stored trigger data and the trigger's result are redacted like every
+    // output (a caller's token or a `password` field is never stored); the
+    // run itself sees the data as sent.
+    let redactor = env.redactor();
 
     let start = json!({
         "id": execution_id,
@@ -163,7 +176,7 @@ async fn run<P: Platform>(
         "user_id": user.user_id.to_string(),
         "status": "running",
         "trigger_type": graph.trigger_type().as_str(),
-        "trigger_data": trigger,
+        "trigger_data": redactor.value(&trigger),
         "idempotency_key": key,
     });
     let inserted = rest::send(p, db.from(TABLE).insert(start.to_string()).select("id")).await?;
@@ -187,17 +200,11 @@ async fn run<P: Platform>(
         workflow_id: workflow_id_text.clone(),
         trigger,
     };
-    let owner_id = user.user_id.to_string();
-    let env = RunEnv::new(
-        config,
-        &owner_id,
-        &user.token,
-        &execution_id,
-        workflow_id_text.as_deref(),
-        p.now_ms(),
-    );
     let actions = Actions { env, out: p };
-    let report = execute(&graph, &ctx, &actions, p, &limits).await;
+    let mut report = execute(&graph, &ctx, &actions, p, &limits).await;
+    for result in report.results.iter_mut().filter(|r| r.node_type == "trigger") {
+        result.output = result.output.take().map(|o| redactor.value(&o));
+    }
 
     let finish = json!({
         "status": report.status,
