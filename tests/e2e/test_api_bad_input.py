@@ -6,7 +6,9 @@ import json
 import uuid
 
 import pytest
-from e2e_api import assert_error, detail_field, sample
+
+from support.contract import assert_error, detail_field
+from support.documents import sample
 
 ONE_MIB = 1024 * 1024
 

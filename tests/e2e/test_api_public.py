@@ -7,7 +7,8 @@ import re
 import uuid
 
 import pytest
-from e2e_api import assert_error
+
+from support.contract import assert_error
 
 ACTIONS = {"send_email", "ai_score", "create_deal", "update_contact", "send_notification", "webhook_call"}
 # CONTRACT section 6, inputs marked * in section 5.
