@@ -8,13 +8,13 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from support.env import allowed_origins
+from support.targets import PageServer
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 # The stack's default ALLOWED_ORIGINS includes this origin (a Vite dev server's usual address).
@@ -27,30 +27,6 @@ VIRTUAL_TIME_BUDGET_MS = 30000
 CHROMIUM_DEADLINE_S = 120
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
-        pass
-
-
-class PageServer:
-    """``python -m http.server`` for PAGE_DIR, in a thread of the test process, on 127.0.0.1:``port``."""
-
-    def __init__(self, port: int):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), partial(QuietHandler, directory=str(PAGE_DIR)))
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
-
-
-def allowed_origins() -> list[str]:
-    return [o.strip().rstrip("/") for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
-
-
 @pytest.fixture(scope="session")
 def allowed_page(worker_url):
     origin = f"http://127.0.0.1:{ALLOWED_PAGE_PORT}"
@@ -59,7 +35,7 @@ def allowed_page(worker_url):
                     f"start the stack with STACK_ALLOWED_ORIGINS including it, or set BROWSER_ALLOWED_PORT "
                     f"to the port of an allowed http://127.0.0.1 origin", pytrace=False)
     try:
-        server = PageServer(ALLOWED_PAGE_PORT)
+        server = PageServer(PAGE_DIR, ALLOWED_PAGE_PORT)
     except OSError as err:
         pytest.fail(f"cannot serve the allowed page on 127.0.0.1:{ALLOWED_PAGE_PORT} ({err}): the port is busy; "
                     f"free it, or start the stack with STACK_ALLOWED_ORIGINS=http://127.0.0.1:<port> and set "
@@ -70,7 +46,7 @@ def allowed_page(worker_url):
 
 @pytest.fixture(scope="session")
 def disallowed_page(worker_url):
-    server = PageServer(0)
+    server = PageServer(PAGE_DIR)
     assert server.origin not in allowed_origins() and "*" not in allowed_origins(), \
         f"{server.origin} must not be allowed for this test to mean anything"
     yield server

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import uuid
 
-import requests
 
-
-def test_allowed_origin_lists_and_creates(allowed_page, open_probe, worker_url, make_user, mint, db):
-    uid = make_user()
-    token = mint(uid)
-    seeded = requests.post(f"{worker_url}/api/workflows", json={"name": "seeded for the browser"},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    assert seeded.status_code == 201, seeded.text
+def test_allowed_origin_lists_and_creates(allowed_page, open_probe, new_person, db):
+    person = new_person()
+    person.api.create("seeded for the browser")
     name = f"made in the browser {uuid.uuid4().hex[:8]}"
 
-    outcome = open_probe(allowed_page, token, name)
+    outcome = open_probe(allowed_page, person.token, name)
 
     assert outcome["origin"] == allowed_page.origin
     assert outcome["list"] == {"status": 200, "names": ["seeded for the browser"]}, outcome
     assert outcome["create"]["status"] == 201, outcome
     row = db.execute("select id::text, user_id::text from public.workflows where name = %s", [name]).fetchone()
-    assert row == (outcome["create"]["id"], uid)
+    assert row == (outcome["create"]["id"], person.id)
 
 
 def test_allowed_origin_sees_errors_with_their_status(allowed_page, open_probe, make_user, mint):
@@ -32,7 +27,7 @@ def test_allowed_origin_sees_errors_with_their_status(allowed_page, open_probe, 
     assert outcome["create"]["status"] == 401, outcome
 
 
-def test_disallowed_origin_is_blocked_by_the_browser(disallowed_page, open_probe, make_user, mint, db):
+def test_disallowed_origin_is_blocked_by_the_browser(disallowed_page, open_probe, make_user, mint, count_workflows):
     uid = make_user()
     name = f"must not exist {uuid.uuid4().hex[:8]}"
 
@@ -43,4 +38,4 @@ def test_disallowed_origin_is_blocked_by_the_browser(disallowed_page, open_probe
     assert outcome["create"]["error"] == "TypeError", outcome
     assert "status" not in outcome["list"] and "status" not in outcome["create"]
     # The preflight failed, so the POST itself never reached the worker.
-    assert db.execute("select count(*) from public.workflows where user_id = %s", [uid]).fetchone()[0] == 0
+    assert count_workflows(uid) == 0

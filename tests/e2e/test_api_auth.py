@@ -8,16 +8,15 @@ import hashlib
 import hmac
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from e2e_api import Api, assert_error
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import tokens  # noqa: E402
+import tokens
+from support.api import Api
+from support.contract import assert_error
 
 
 def assert_401(res) -> None:

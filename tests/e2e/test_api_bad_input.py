@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-from e2e_api import assert_error, detail_field, sample
+
+from support.contract import assert_error, detail_field
+from support.documents import sample
 
 ONE_MIB = 1024 * 1024
 
@@ -284,7 +285,3 @@ def test_validate_needs_a_token(anon):
     res = anon.post("/api/workflows/validate", json=sample())
     assert_error(res, 401, "unauthorized")
     assert 'error="invalid_token"' in res.headers.get("WWW-Authenticate", "")
-
-
-def test_random_uuid_is_404_not_500(alice):
-    assert_error(alice.api.get(f"/api/workflows/{uuid.uuid4()}"), 404, "not_found")

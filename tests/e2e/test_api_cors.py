@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from e2e_api import assert_error
+
+from support.contract import assert_error
+from support.env import allowed_origins
 
 DISALLOWED = ["http://evil.example", "http://localhost:3001", "null", "https://localhost:3000"]
 REQUIRED_HEADERS = {"authorization", "content-type", "apikey", "idempotency-key"}
@@ -13,7 +13,7 @@ REQUIRED_HEADERS = {"authorization", "content-type", "apikey", "idempotency-key"
 
 @pytest.fixture(scope="module")
 def allowed_origin() -> str:
-    origins = [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip() and o != "*"]
+    origins = [o for o in allowed_origins() if o != "*"]
     assert origins, "the stack exports ALLOWED_ORIGINS"
     return origins[0]
 

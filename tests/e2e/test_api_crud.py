@@ -7,7 +7,9 @@ import uuid
 from datetime import datetime
 
 import pytest
-from e2e_api import UUID_RE, assert_error, detail_field, sample
+
+from support.contract import UUID_RE, assert_error, detail_field
+from support.documents import sample
 
 TRIGGER_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from e2e_api import assert_error, sample
+
+from support.contract import assert_error
+from support.documents import sample
 
 
 @pytest.fixture

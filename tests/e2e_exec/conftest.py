@@ -1,80 +1,30 @@
-"""Fixtures for the execution and action suite: users, recording HTTP targets and extra workers with other settings."""
+"""Users of the execution and action suite and extra workers with other settings (the shared fixtures, the
+recording ``target`` among them, are in tests/support/fixtures.py)."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent.parent / "scripts"))
-import stack  # noqa: E402
-from exec_api import Client  # noqa: E402
-from exec_targets import Target  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    token: str
-    api: Client
-
-
-@pytest.fixture(scope="session")
-def new_person(worker_url, make_user, mint):
-    def make() -> Person:
-        uid = make_user()
-        token = mint(uid)
-        return Person(uid, token, Client(worker_url, token))
-
-    return make
+import stack
+from support.api import RUN_TIMEOUT_S, Person
+from support.targets import Target
 
 
 @pytest.fixture(scope="session")
 def owner(new_person) -> Person:
     """User A: owns every workflow the suite runs."""
-    return new_person()
+    return new_person(timeout_s=RUN_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")
 def stranger(new_person) -> Person:
     """User B: must never see or run A's workflows."""
-    return new_person()
-
-
-@pytest.fixture(scope="session")
-def signing_secret() -> str:
-    value = os.environ.get("WEBHOOK_SIGNING_SECRET", "")
-    if not value:
-        pytest.fail("WEBHOOK_SIGNING_SECRET is not exported: run inside `scripts/stack.py run`", pytrace=False)
-    return value
-
-
-@pytest.fixture
-def target():
-    """A fresh recording HTTP server on 127.0.0.1, closed after the test."""
-    t = Target()
-    yield t
-    t.close()
-
-
-@pytest.fixture(scope="session")
-def execution_row(db):
-    """``execution_row(id)``: the stored run log row as a dict (superuser read), or None."""
-
-    def read(execution_id: str) -> dict | None:
-        cur = db.execute("select id::text, workflow_id::text, user_id::text, status, success, error_count,"
-                         " execution_time_ms, executed_at, finished_at, trigger_type, trigger_data, results"
-                         " from public.workflow_executions where id = %s", [execution_id])
-        row = cur.fetchone()
-        return None if row is None else dict(zip([c.name for c in cur.description], row))
-
-    return read
+    return new_person(timeout_s=RUN_TIMEOUT_S)
 
 
 def _extra_worker(name: str, overrides: dict):

@@ -7,13 +7,14 @@ import json
 import pytest
 import requests
 
-from exec_api import action, by_node, chain, trigger, webhook
-from exec_targets import Reply, verify_signature
+from support.api import TIMEOUT_S
+from support.documents import action, by_node, chain, trigger, webhook
+from support.targets import Reply, verify_signature
 
 
 def _rest_rows(stack_env, token: str, table: str, **params) -> list[dict]:
     """Rows of ``table`` as the holder of ``token`` sees them through the gateway (RLS applies)."""
-    res = requests.get(f"{stack_env.rest_url}/{table}", params={"select": "*", **params}, timeout=30,
+    res = requests.get(f"{stack_env.rest_url}/{table}", params={"select": "*", **params}, timeout=TIMEOUT_S,
                        headers={"apikey": stack_env.anon_key, "Authorization": f"Bearer {token}"})
     assert res.status_code == 200, res.text
     return res.json()

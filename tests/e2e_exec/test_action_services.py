@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from exec_api import action, by_node, chain, trigger
-from exec_targets import Reply
+from support.documents import action, by_node, chain, trigger
+from support.targets import Reply
 
 SCORE_PATH = "/api/datapizza/score-lead"
 EMAIL_PATH = "/email/send"

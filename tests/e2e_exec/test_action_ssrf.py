@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exec_api import by_node, chain, trigger, webhook
+from support.documents import action, by_node, chain, trigger, webhook
 
 # Every spelling of "this machine" and the metadata address; PORT is the recording target's port.
 BLOCKED = [
@@ -40,11 +40,6 @@ def test_the_same_target_is_reached_with_the_flag_on(owner, target):
 
 def test_strict_worker_still_runs_other_actions(owner, strict_worker):
     """The flag only guards user-typed URLs: the owner's own database writes still work."""
-    ex = owner.api.at(strict_worker).run(chain(trigger(), webhook_free_notification()))
+    ex = owner.api.at(strict_worker).run(chain(trigger(), action("note", "send_notification", {"title": "strict worker"})))
     assert ex["status"] == "succeeded", ex["results"]
     assert by_node(ex)["note"]["output"]["user_id"] == owner.id
-
-
-def webhook_free_notification() -> dict:
-    return {"id": "note", "type": "action", "position": {"x": 0, "y": 100},
-            "data": {"actionId": "send_notification", "config": {"title": "strict worker"}}}

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from exec_api import action, assert_error, by_node, chain, trigger, webhook
+from support.contract import assert_error
+from support.documents import action, by_node, chain, trigger, webhook
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from exec_api import assert_error, chain, trigger, webhook
+from support.contract import assert_error
+from support.documents import chain, trigger, webhook
 
 
 def _runs_with_key(db, key: str) -> int:

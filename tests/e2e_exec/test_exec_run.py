@@ -8,8 +8,9 @@ from datetime import datetime
 
 import pytest
 
-from exec_api import EXECUTION_KEYS, RESULT_KEYS, UUID_RE, action, by_node, chain, condition, edge, trigger, webhook
-from exec_targets import Reply
+from support.contract import EXECUTION_KEYS, RESULT_KEYS, UUID_RE
+from support.documents import action, by_node, chain, condition, edge, trigger, webhook
+from support.targets import Reply
 
 LEAD = {"email": "ada@analytical-engines.example", "name": "Ada", "company": "Analytical Engines",
         "title": "CEO", "tags": ["vip", "form"], "employees": 1200}

@@ -1,4 +1,5 @@
-"""Local HTTP targets for execution tests: real servers on 127.0.0.1 that record every request and answer as scripted."""
+"""Local HTTP servers on 127.0.0.1 for the suites: recording targets that answer as scripted (what actions call)
+and static page servers (where the browser test loads its page from)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -151,3 +154,24 @@ def verify_signature(secret: str, seen: Seen, tolerance_s: int = 300) -> None:
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     offered = [part.split(",", 1)[1] for part in signature.split() if part.startswith("v1,")]
     assert any(hmac.compare_digest(expected, o) for o in offered), f"bad signature {signature!r} for {msg_id}"
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        pass
+
+
+class PageServer:
+    """``python -m http.server`` for ``directory``, in a thread of the test process, on 127.0.0.1:``port``
+    (0: a free one)."""
+
+    def __init__(self, directory: Path, port: int = 0):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), partial(_QuietFiles, directory=str(directory)))
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)

@@ -1,0 +1,91 @@
+"""A small client for the worker and the signed-up users that hold it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import requests
+
+# Bound on one API call: a hung worker fails the test instead of stalling the run.
+TIMEOUT_S = 30
+# A call that runs a workflow waits for every step, retries and held targets included.
+RUN_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Api:
+    """Calls ``base`` (the worker) with ``token`` as the bearer unless a call says otherwise."""
+
+    base: str
+    token: str | None = None
+    timeout_s: float = TIMEOUT_S
+
+    def as_(self, token: str | None) -> "Api":
+        """The same worker, another bearer (None: anonymous)."""
+        return replace(self, token=token)
+
+    def at(self, base: str) -> "Api":
+        """The same bearer, another worker (one started with other settings)."""
+        return replace(self, base=base)
+
+    def call(self, method: str, path: str, *, headers: dict | None = None, **kwargs) -> requests.Response:
+        hdrs = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        hdrs.update(headers or {})
+        return requests.request(method, f"{self.base}{path}", headers=hdrs, timeout=self.timeout_s, **kwargs)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        return self.call("POST", path, **kw)
+
+    def put(self, path: str, **kw) -> requests.Response:
+        return self.call("PUT", path, **kw)
+
+    def delete(self, path: str, **kw) -> requests.Response:
+        return self.call("DELETE", path, **kw)
+
+    # -- workflows --------------------------------------------------------------------------
+
+    def create(self, name: str, **fields) -> dict:
+        """Creates a workflow and returns the stored row (asserting the 201)."""
+        res = self.post("/api/workflows", json={"name": name, **fields})
+        assert res.status_code == 201, f"create {name!r}: {res.status_code} {res.text}"
+        return res.json()["workflow"]
+
+    def save(self, doc: dict, name: str = "exec test") -> dict:
+        """Creates a workflow from a ``{nodes, edges}`` document (see ``support.documents``)."""
+        return self.create(**{"name": name, **doc})
+
+    def list_ids(self, **params) -> list[str]:
+        res = self.get("/api/workflows", params=params)
+        assert res.status_code == 200, f"list: {res.status_code} {res.text}"
+        return [w["id"] for w in res.json()["workflows"]]
+
+    # -- executions -------------------------------------------------------------------------
+
+    def execute(self, workflow_id: str, trigger_data: dict | None = None) -> requests.Response:
+        body = {} if trigger_data is None else {"triggerData": trigger_data}
+        return self.post(f"/api/workflows/{workflow_id}/execute", json=body)
+
+    def run(self, doc: dict, trigger_data: dict | None = None) -> dict:
+        """Saves ``doc``, executes it, asserts the 200 and returns the execution."""
+        wf = self.save(doc)
+        res = self.execute(wf["id"], trigger_data)
+        assert res.status_code == 200, f"execute: {res.status_code} {res.text}"
+        return res.json()["execution"]
+
+    def run_unsaved(self, doc: dict, trigger_data: dict | None = None) -> dict:
+        """Runs ``doc`` without saving it (the seed form's test run); asserts the 200."""
+        res = self.post("/api/workflows/execute", json={"workflow": doc, "triggerData": trigger_data or {}})
+        assert res.status_code == 200, f"execute unsaved: {res.status_code} {res.text}"
+        return res.json()["execution"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-up user: their id, an HS256 access token and a client that sends it."""
+
+    id: str
+    token: str
+    api: Api
