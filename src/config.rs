@@ -31,10 +31,6 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "CRM_API_URL",
         "optional CRM endpoint for create_deal, update_contact, send_notification",
     ),
-    (
-        "WEBHOOK_SIGNING_SECRET",
-        "secret signing webhook_call requests (Standard Webhooks)",
-    ),
 ];
 
 /// A problem with the configuration; names the variable.
@@ -87,9 +83,6 @@ pub struct Config {
     pub ai_score_url: Option<String>,
     pub email_from: Option<String>,
     pub crm_api_url: Option<String>,
-    /// Signs `webhook_call` requests (Standard Webhooks); when unset,
-    /// `webhook_call` nodes fail with an error naming the variable.
-    pub webhook_signing_secret: Option<Secret>,
 }
 
 impl Config {
@@ -155,7 +148,6 @@ impl Config {
             ai_score_url: optional_url("AI_SCORE_URL")?,
             crm_api_url: optional_url("CRM_API_URL")?,
             email_from: get("EMAIL_FROM"),
-            webhook_signing_secret: get("WEBHOOK_SIGNING_SECRET").map(Secret::new),
             supabase_url,
         })
     }

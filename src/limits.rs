@@ -98,6 +98,10 @@ pub const MAX_RENDERED_INPUTS_BYTES: usize = 512 * KIB;
 /// output says `truncated: true`.
 pub const WEBHOOK_BODY_KEPT_BYTES: usize = 64 * KIB;
 
+/// How long after a rotation the previous webhook signing secret still
+/// signs (a second signature in `webhook-signature`).
+pub const WEBHOOK_SECRET_GRACE_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// Redirects `webhook_call` follows, each hop re-checked by the target guard.
 pub const MAX_REDIRECTS: usize = 3;
 
@@ -153,6 +157,7 @@ fn size(bytes: usize) -> String {
 /// A duration as the README writes it.
 fn ms(ms: u64) -> String {
     match ms {
+        m if m >= 3_600_000 && m % 3_600_000 == 0 => format!("{} h", m / 3_600_000),
         m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
         m if m >= 1000 && m % 1000 == 0 => format!("{} s", m / 1000),
         m => format!("{m} ms"),
@@ -222,6 +227,10 @@ pub fn table() -> Vec<(&'static str, String)> {
         (
             "redirects followed by `webhook_call` (each hop re-checked)",
             MAX_REDIRECTS.to_string(),
+        ),
+        (
+            "previous webhook secret still signs after a rotation for",
+            ms(WEBHOOK_SECRET_GRACE_MS),
         ),
         (
             "nesting of any body member or action output (arrays and objects)",

@@ -31,6 +31,11 @@ impl RestClient {
     pub fn from(&self, table: &str) -> postgrest::Builder {
         self.client.from(table)
     }
+
+    /// A call of a database function (`POST /rest/v1/rpc/<function>`).
+    pub fn rpc(&self, function: &str, params: &Value) -> postgrest::Builder {
+        self.client.rpc(function, params.to_string())
+    }
 }
 
 /// Captures a built request as data.

@@ -7,6 +7,8 @@ mod actions_support;
 use actions_support::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use edgeflow::actions::Actions;
+use edgeflow::engine::{ActionCall, ActionRunner};
 use edgeflow::http::{HttpRequest, TransportError};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -103,32 +105,75 @@ fn a_tampered_body_fails_verification_and_get_signs_the_empty_body() {
 }
 
 #[test]
-fn a_raw_signing_secret_is_used_as_bytes() {
-    let config = config(&[("WEBHOOK_SIGNING_SECRET", "a-plain-local-secret")]);
-    let out = Fake::new().then(204, "");
-    let output = run(
-        &config,
-        &out,
-        "webhook_call",
-        json!({"url": "https://x.example/", "method": "PUT", "body": [1, 2]}),
-    )
-    .unwrap();
-    assert_eq!(output, json!({"status": 204, "body": null}));
-    assert!(verify(&out.request(0), "a-plain-local-secret"));
-    assert!(!verify(&out.request(0), SIGNING_SECRET));
+fn the_owners_secret_is_read_once_per_run_as_the_owner() {
+    let config = config(&[]);
+    let out = Fake::new().then(200, "{}").then(200, "{}");
+    let actions = Actions::new(env(&config), &out);
+    for _ in 0..2 {
+        let call = ActionCall {
+            node_id: "action-1".into(),
+            action_id: "webhook_call".into(),
+            inputs: json!({"url": "https://x.example/"}),
+            attempt: 1,
+            timeout_ms: 1000,
+        };
+        futures_executor::block_on(actions.run(call)).unwrap();
+    }
+    let reads = out.secret_reads.borrow();
+    assert_eq!(reads.len(), 1, "cached for the run");
+    assert_eq!(
+        header(&reads[0], "authorization"),
+        Some(format!("Bearer {OWNER_TOKEN}").as_str())
+    );
+    assert!(verify(&out.request(1), SIGNING_SECRET));
 }
 
 #[test]
-fn without_a_signing_secret_the_node_fails_naming_the_variable() {
-    let config = config(&[("WEBHOOK_SIGNING_SECRET", "")]);
+fn after_a_rotation_both_secrets_sign_during_the_grace_period() {
+    let config = config(&[]);
+    let out = Fake::new().then(200, "{}");
+    let old = "whsec_b2xkLXNlY3JldC1vZi10aGUtb3duZXI=";
+    let rotated_at = edgeflow::engine::time::rfc3339_from_ms(NOW_MS - 60_000);
+    *out.secret_row.borrow_mut() =
+        Some(json!({"secret": SIGNING_SECRET, "previous_secret": old, "rotated_at": rotated_at}));
+    run(
+        &config,
+        &out,
+        "webhook_call",
+        json!({"url": "https://x.example/"}),
+    )
+    .unwrap();
+    let req = out.request(0);
+    assert!(verify(&req, SIGNING_SECRET) && verify(&req, old));
+    assert_eq!(header(&req, "webhook-signature").unwrap().split(' ').count(), 2);
+    // A day later only the new secret signs.
+    let out = Fake::new().then(200, "{}");
+    let rotated_at =
+        edgeflow::engine::time::rfc3339_from_ms(NOW_MS - edgeflow::limits::WEBHOOK_SECRET_GRACE_MS);
+    *out.secret_row.borrow_mut() =
+        Some(json!({"secret": SIGNING_SECRET, "previous_secret": old, "rotated_at": rotated_at}));
+    run(
+        &config,
+        &out,
+        "webhook_call",
+        json!({"url": "https://x.example/"}),
+    )
+    .unwrap();
+    assert!(verify(&out.request(0), SIGNING_SECRET) && !verify(&out.request(0), old));
+}
+
+#[test]
+fn without_the_owners_secret_the_node_fails_and_nothing_is_sent() {
+    let config = config(&[]);
     let out = Fake::new();
+    *out.secret_row.borrow_mut() = None;
     let message = fatal_message(run(
         &config,
         &out,
         "webhook_call",
         json!({"url": "https://x.example/"}),
     ));
-    assert!(message.contains("WEBHOOK_SIGNING_SECRET"), "{message}");
+    assert!(message.contains("webhook_secrets"), "{message}");
     assert_eq!(out.count(), 0);
 }
 

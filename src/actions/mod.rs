@@ -31,7 +31,9 @@ use crate::engine::{ActionCall, ActionError, ActionRunner};
 use crate::http::Outbound;
 use outcome::fatal;
 use redact::Redactor;
-use serde_json::Value;
+use serde_json::{json, Value};
+use signing::SigningKeys;
+use std::cell::RefCell;
 
 /// Who a run acts for and what it may use.
 pub struct RunEnv<'a> {
@@ -73,23 +75,11 @@ impl<'a> RunEnv<'a> {
     pub fn redactor(&self) -> Redactor {
         let c = self.config;
         let mut secrets = vec![self.owner_token, c.anon_key.expose()];
-        for s in [
-            &c.service_role_key,
-            &c.jwt_secret,
-            &c.email_api_key,
-            &c.webhook_signing_secret,
-        ]
-        .into_iter()
-        .flatten()
+        for s in [&c.service_role_key, &c.jwt_secret, &c.email_api_key]
+            .into_iter()
+            .flatten()
         {
             secrets.push(s.expose());
-        }
-        if let Some(tail) = c
-            .webhook_signing_secret
-            .as_ref()
-            .and_then(|s| s.expose().strip_prefix("whsec_"))
-        {
-            secrets.push(tail);
         }
         Redactor::new(secrets)
     }
@@ -100,11 +90,29 @@ impl<'a> RunEnv<'a> {
 pub struct Actions<'a, O: Outbound> {
     pub env: RunEnv<'a>,
     pub out: &'a O,
+    /// The owner's webhook signing keys, read once per run on the first
+    /// `webhook_call` (one PostgREST call, as the owner).
+    keys: RefCell<Option<SigningKeys>>,
 }
 
 impl<'a, O: Outbound> Actions<'a, O> {
     pub fn new(env: RunEnv<'a>, out: &'a O) -> Self {
-        Actions { env, out }
+        Actions {
+            env,
+            out,
+            keys: RefCell::new(None),
+        }
+    }
+
+    /// The run's secrets, the owner's signing secrets once read included.
+    fn redactor(&self) -> Redactor {
+        let mut redactor = self.env.redactor();
+        if let Some(keys) = self.keys.borrow().as_ref() {
+            // The key alone (without `whsec_`) is as secret as the whole.
+            let tails = keys.secrets.iter().filter_map(|s| s.strip_prefix("whsec_"));
+            redactor.add(keys.secrets.iter().map(String::as_str).chain(tails));
+        }
+        redactor
     }
 
     async fn dispatch(&self, call: &ActionCall, redactor: &Redactor) -> Result<Value, ActionError> {
@@ -122,20 +130,34 @@ impl<'a, O: Outbound> Actions<'a, O> {
             },
             id if crm::ACTIONS.contains(&id) => crm::run(env, out, id, inputs).await,
             "webhook_call" => {
-                let signer = self.signer(&call.node_id)?;
                 let request = webhook::parse_inputs(inputs, redactor)?;
+                let signer = self.signer(&call.node_id).await?;
                 webhook::run(out, request, &signer, env.config.allow_private_targets).await
             }
             other => Err(fatal(format!("unknown action {other:?}"))),
         }
     }
 
-    fn signer(&self, node_id: &str) -> Result<webhook::Signer, ActionError> {
-        let secret = self.env.config.webhook_signing_secret.as_ref().ok_or_else(|| {
-            fatal("webhook_call cannot sign its request: set WEBHOOK_SIGNING_SECRET (whsec_<base64> or any string)")
-        })?;
+    async fn signer(&self, node_id: &str) -> Result<webhook::Signer, ActionError> {
+        let cached = self.keys.borrow().clone();
+        let keys = match cached {
+            Some(keys) => keys,
+            None => {
+                let client = store::client(&self.env);
+                let row = store::send_one(
+                    self.out,
+                    "webhook_secrets",
+                    client.rpc("webhook_secret", &json!({})),
+                )
+                .await?;
+                let keys = SigningKeys::from_row(&row, self.env.now_ms)
+                    .map_err(|e| fatal(format!("webhook_call cannot sign its request: {e}")))?;
+                *self.keys.borrow_mut() = Some(keys.clone());
+                keys
+            }
+        };
         Ok(webhook::Signer {
-            key: signing::decode_key(secret.expose()).map_err(fatal)?,
+            keys,
             message_id: signing::message_id(self.env.execution_id, node_id),
             timestamp_s: self.env.now_ms / 1000,
         })
@@ -144,8 +166,10 @@ impl<'a, O: Outbound> Actions<'a, O> {
 
 impl<O: Outbound> ActionRunner for Actions<'_, O> {
     async fn run(&self, call: ActionCall) -> Result<Value, ActionError> {
-        let redactor = self.env.redactor();
-        match self.dispatch(&call, &redactor).await {
+        let result = self.dispatch(&call, &self.redactor()).await;
+        // Built again: the owner's signing secrets may have been read meanwhile.
+        let redactor = self.redactor();
+        match result {
             Ok(output) => Ok(redactor.value(&output)),
             Err(ActionError::Fatal(m)) => Err(ActionError::Fatal(redactor.error_text(&m))),
             Err(ActionError::Retryable(m)) => Err(ActionError::Retryable(redactor.error_text(&m))),

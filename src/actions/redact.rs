@@ -37,6 +37,13 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// Remembers more secrets (the same rules as [`Redactor::new`]).
+    pub fn add<'a>(&mut self, secrets: impl IntoIterator<Item = &'a str>) {
+        let known = std::mem::take(&mut self.secrets);
+        let more: Vec<String> = secrets.into_iter().map(str::to_string).collect();
+        *self = Redactor::new(known.iter().chain(&more).map(String::as_str));
+    }
+
     /// Redacts secrets and bearer credentials inside text.
     pub fn text(&self, s: &str) -> String {
         let mut out = s.to_string();

@@ -9,33 +9,93 @@
 //! | `webhook-timestamp` | Unix seconds when the request was sent |
 //! | `webhook-signature` | `v1,<base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>"))>` |
 //!
-//! The key comes from `WEBHOOK_SIGNING_SECRET`: in the Standard Webhooks form
-//! `whsec_<base64 bytes>` the decoded bytes are the key; any other value is
-//! used as raw UTF-8 bytes. Receivers use the same secret string.
+//! The key is the workflow owner's own secret (`webhook_secrets`, generated
+//! by the database, `whsec_<base64 of 32 bytes>`; the decoded bytes are the
+//! key), so one tenant can never produce a signature that verifies for
+//! another tenant's receiver. For `WEBHOOK_SECRET_GRACE_MS` after a rotation
+//! the header carries a second signature made with the previous secret, as
+//! Standard Webhooks allows (space-separated), so receivers can switch over.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::engine::time::ms_from_rfc3339;
+use crate::limits::WEBHOOK_SECRET_GRACE_MS;
+
 /// Header names of the scheme; user headers may not set them.
 pub const ID: &str = "webhook-id";
 pub const TIMESTAMP: &str = "webhook-timestamp";
 pub const SIGNATURE: &str = "webhook-signature";
 
-/// The HMAC key of a configured secret (see the module note).
+/// The HMAC key of a `whsec_<base64>` secret (any other value is used as
+/// raw UTF-8 bytes, as Standard Webhooks libraries do).
 pub fn decode_key(secret: &str) -> Result<Vec<u8>, String> {
     match secret.strip_prefix("whsec_") {
         Some(encoded) => {
             let key = STANDARD.decode(encoded).map_err(|_| {
-                "WEBHOOK_SIGNING_SECRET starts with whsec_ but the rest is not base64".to_string()
+                "the signing secret starts with whsec_ but the rest is not base64".to_string()
             })?;
             if key.is_empty() {
-                return Err("WEBHOOK_SIGNING_SECRET has an empty key after whsec_".into());
+                return Err("the signing secret has an empty key after whsec_".into());
             }
             Ok(key)
         }
         None => Ok(secret.as_bytes().to_vec()),
+    }
+}
+
+/// The owner's signing secrets as used for one run: the current one, and
+/// the previous one while its grace period lasts. The secret strings are
+/// kept for redaction.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeys {
+    pub secrets: Vec<String>,
+    keys: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKeys({} keys, redacted)", self.keys.len())
+    }
+}
+
+impl SigningKeys {
+    /// From a `webhook_secrets` row (`secret`, `previous_secret`,
+    /// `rotated_at`) at `now_ms`.
+    pub fn from_row(row: &serde_json::Value, now_ms: u64) -> Result<Self, String> {
+        let current = row["secret"]
+            .as_str()
+            .ok_or("the owner's webhook secret is missing from the database answer")?;
+        let mut secrets = vec![current.to_string()];
+        if let (Some(previous), Some(rotated)) = (row["previous_secret"].as_str(), row["rotated_at"].as_str())
+        {
+            let rotated_ms = ms_from_rfc3339(rotated).ok_or("unreadable rotated_at")?;
+            if now_ms < rotated_ms + WEBHOOK_SECRET_GRACE_MS {
+                secrets.push(previous.to_string());
+            }
+        }
+        let keys = secrets.iter().map(|s| decode_key(s)).collect::<Result<_, _>>()?;
+        Ok(SigningKeys { secrets, keys })
+    }
+
+    /// Keys from secret strings, current first.
+    pub fn new(secrets: &[&str]) -> Result<Self, String> {
+        let keys = secrets.iter().map(|s| decode_key(s)).collect::<Result<_, _>>()?;
+        Ok(SigningKeys {
+            secrets: secrets.iter().map(|s| s.to_string()).collect(),
+            keys,
+        })
+    }
+
+    /// The `webhook-signature` value: one `v1,` signature per key.
+    pub fn signature(&self, id: &str, timestamp_s: u64, body: &[u8]) -> String {
+        self.keys
+            .iter()
+            .map(|k| sign(k, id, timestamp_s, body))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -72,11 +132,11 @@ pub fn message_id(execution_id: &str, node_id: &str) -> String {
 }
 
 /// The three headers for a request body.
-pub fn headers(key: &[u8], id: &str, timestamp_s: u64, body: &[u8]) -> Vec<(String, String)> {
+pub fn headers(keys: &SigningKeys, id: &str, timestamp_s: u64, body: &[u8]) -> Vec<(String, String)> {
     vec![
         (ID.to_string(), id.to_string()),
         (TIMESTAMP.to_string(), timestamp_s.to_string()),
-        (SIGNATURE.to_string(), sign(key, id, timestamp_s, body)),
+        (SIGNATURE.to_string(), keys.signature(id, timestamp_s, body)),
     ]
 }
 
@@ -97,6 +157,26 @@ mod tests {
             ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    #[test]
+    fn the_previous_secret_signs_too_during_its_grace_period_only() {
+        let row = serde_json::json!({"secret": "whsec_bmV3LXNlY3JldC1ieXRlcw==", "previous_secret": "whsec_b2xkLXNlY3JldC1ieXRlcw==",
+            "rotated_at": "2026-12-01T10:00:00.123456+00:00"});
+        let rotated = ms_from_rfc3339("2026-12-01T10:00:00.123456+00:00").unwrap();
+        let during = SigningKeys::from_row(&row, rotated + WEBHOOK_SECRET_GRACE_MS - 1).unwrap();
+        let sig = during.signature("msg_1", 5, b"{}");
+        let new_only = SigningKeys::new(&["whsec_bmV3LXNlY3JldC1ieXRlcw=="])
+            .unwrap()
+            .signature("msg_1", 5, b"{}");
+        let old_only = SigningKeys::new(&["whsec_b2xkLXNlY3JldC1ieXRlcw=="])
+            .unwrap()
+            .signature("msg_1", 5, b"{}");
+        assert_eq!(sig, format!("{new_only} {old_only}"));
+        let after = SigningKeys::from_row(&row, rotated + WEBHOOK_SECRET_GRACE_MS).unwrap();
+        assert_eq!(after.signature("msg_1", 5, b"{}"), new_only);
+        assert!(SigningKeys::from_row(&serde_json::json!({}), 0).is_err());
+        assert!(!format!("{during:?}").contains("whsec"));
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub struct Call {
 
 /// How requests are signed.
 pub struct Signer {
-    pub key: Vec<u8>,
+    /// The workflow owner's signing keys.
+    pub keys: signing::SigningKeys,
     pub message_id: String,
     pub timestamp_s: u64,
 }
@@ -143,7 +144,7 @@ pub fn build(
         headers.push(("user-agent".into(), "edgeflow-webhooks/1".into()));
     }
     headers.extend(signing::headers(
-        &signer.key,
+        &signer.keys,
         &signer.message_id,
         signer.timestamp_s,
         body.unwrap_or_default(),

@@ -200,7 +200,7 @@ async fn run<P: Platform>(
         workflow_id: workflow_id_text.clone(),
         trigger,
     };
-    let actions = Actions { env, out: p };
+    let actions = Actions::new(env, p);
     let mut report = execute(&graph, &ctx, &actions, p, &limits).await;
     for result in report.results.iter_mut().filter(|r| r.node_type == "trigger") {
         result.output = result.output.take().map(|o| redactor.value(&o));

@@ -28,6 +28,10 @@ type Answer = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
 /// keeps every request it was given.
 pub struct Fake {
     pub requests: RefCell<Vec<HttpRequest>>,
+    /// What `rpc/webhook_secret` answers (the owner's `webhook_secrets`
+    /// row); such calls are counted in `secret_reads`, not in `requests`.
+    pub secret_row: RefCell<Option<serde_json::Value>>,
+    pub secret_reads: RefCell<Vec<HttpRequest>>,
     script: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
     fallback: Option<Answer>,
 }
@@ -36,6 +40,11 @@ impl Fake {
     pub fn new() -> Self {
         Fake {
             requests: RefCell::new(vec![]),
+            secret_row: RefCell::new(Some(
+                serde_json::json!({"user_id": OWNER_ID, "secret": SIGNING_SECRET,
+                "previous_secret": null, "rotated_at": null}),
+            )),
+            secret_reads: RefCell::new(vec![]),
             script: RefCell::new(VecDeque::new()),
             fallback: None,
         }
@@ -93,6 +102,15 @@ impl Fake {
 
 impl Outbound for Fake {
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if req.url.ends_with("/rest/v1/rpc/webhook_secret") {
+            self.secret_reads.borrow_mut().push(req);
+            let rows = self.secret_row.borrow().iter().cloned().collect::<Vec<_>>();
+            return Ok(resp(
+                200,
+                &[("content-type", "application/json")],
+                &serde_json::Value::Array(rows).to_string(),
+            ));
+        }
         self.requests.borrow_mut().push(req.clone());
         if let Some(next) = self.script.borrow_mut().pop_front() {
             return next;
@@ -136,7 +154,6 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
         ("SUPABASE_URL", "http://db.test"),
         ("SUPABASE_ANON_KEY", ANON_KEY),
         ("SUPABASE_SERVICE_ROLE_KEY", SERVICE_KEY),
-        ("WEBHOOK_SIGNING_SECRET", SIGNING_SECRET),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -83,3 +83,13 @@ def test_keys_echoed_by_a_service_are_redacted_before_storage(owner, services, d
     everything = db.execute("select coalesce(string_agg(results::text, ''), '') from public.workflow_executions"
                             " where user_id = %s", [owner.id]).fetchone()[0]
     assert services.email_key not in everything and owner.token not in everything
+
+
+def test_the_public_catalog_says_what_is_mapped_without_showing_a_url(anon, services):
+    res = anon.at(services.url).get("/api/actions")
+    assert res.status_code == 200, res.text
+    actions = {a["id"]: a for a in res.json()["actions"]}
+    assert actions["ai_score"]["mapped"] is True and actions["ai_score"]["endpoint"] == "configured:AI_SCORE_URL"
+    assert actions["send_email"]["endpoint"] == "configured:EMAIL_API_URL"
+    assert actions["webhook_call"]["mapped"] is False
+    assert services.target.url("/") not in res.text and "127.0.0.1" not in res.text, res.text
