@@ -2,7 +2,7 @@
 -- policies and their roles, comments, privileges, indexes, triggers.
 begin;
 \ir _helpers.psql
-select plan(45);
+select plan(46);
 
 -- Tables and columns the worker relies on --------------------------------------------
 select tables_are('public',
@@ -129,9 +129,13 @@ select table_privs_are('public', 'workflow_events', 'service_role', array['SELEC
   'service_role may read and write workflow_events');
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p
-  where p.pronamespace = 'public'::regnamespace
-    and (has_function_privilege('anon', p.oid, 'EXECUTE') or has_function_privilege('authenticated', p.oid, 'EXECUTE'))
-$$, 'anon and authenticated may execute no function in public');
+  where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'EXECUTE')
+$$, 'anon may execute no function in public');
+select is(
+  (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
+    where p.pronamespace = 'public'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')),
+  array['is_email_address(text)'],
+  'authenticated may execute only the address rule its check constraints use');
 select ok(has_function_privilege('service_role', 'public.claim_workflow_events(integer, integer, integer)', 'EXECUTE'),
   'service_role may execute claim_workflow_events');
 select is_empty($$
