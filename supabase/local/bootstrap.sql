@@ -68,6 +68,14 @@ language sql stable as $$
 $$;
 
 grant usage on schema auth to anon, authenticated, service_role;
+
+-- Extension namespacing, as on the platform: uuid-ossp and pgcrypto (whose
+-- gen_random_bytes() generates the webhook signing secrets) live in schema
+-- `extensions`, which the API roles may use.
+create schema if not exists extensions;
+create extension if not exists "uuid-ossp" with schema extensions;
+create extension if not exists pgcrypto with schema extensions;
+grant usage on schema extensions to anon, authenticated, service_role;
 grant execute on function auth.uid(), auth.role(), auth.jwt() to anon, authenticated, service_role;
 grant all on auth.users to service_role;
 

@@ -2,11 +2,12 @@
 -- policies and their roles, comments, privileges, indexes, triggers.
 begin;
 \ir _helpers.psql
-select plan(45);
+select plan(47);
 
 -- Tables and columns the worker relies on --------------------------------------------
 select tables_are('public',
-  array['workflows', 'workflow_executions', 'contacts', 'deals', 'notifications', 'email_outbox', 'workflow_events'],
+  array['workflows', 'workflow_executions', 'contacts', 'deals', 'notifications', 'email_outbox', 'workflow_events',
+        'webhook_secrets'],
   'public holds exactly the application tables');
 select columns_are('public', 'workflows',
   array['id', 'user_id', 'name', 'description', 'nodes', 'edges', 'is_active', 'trigger_key', 'created_at', 'updated_at']);
@@ -55,6 +56,8 @@ select policies_are('public', 'notifications',
 select policies_are('public', 'email_outbox',
   array['email_outbox_select_own', 'email_outbox_insert_own', 'email_outbox_update_own', 'email_outbox_delete_own']);
 select policies_are('public', 'workflow_events', array['workflow_events_select_own']);
+select policies_are('public', 'webhook_secrets',
+  array['webhook_secrets_select_own', 'webhook_secrets_insert_own', 'webhook_secrets_update_own']);
 
 select is_empty($$
   select polrelid::regclass::text || '.' || polname from pg_policy
@@ -116,7 +119,8 @@ select is_empty($$
 $$, 'no API role holds TRUNCATE, REFERENCES or TRIGGER (row level security does not cover them)');
 select is_empty($$
   select c.relname from pg_class c
-  where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname <> 'workflow_events'
+  where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
+    and c.relname not in ('workflow_events', 'webhook_secrets')  -- narrower grants, tested in their own files
     and not (has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
              and has_table_privilege('authenticated', c.oid, 'SELECT')
              and has_table_privilege('authenticated', c.oid, 'INSERT')
@@ -129,9 +133,13 @@ select table_privs_are('public', 'workflow_events', 'service_role', array['SELEC
   'service_role may read and write workflow_events');
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p
-  where p.pronamespace = 'public'::regnamespace
-    and (has_function_privilege('anon', p.oid, 'EXECUTE') or has_function_privilege('authenticated', p.oid, 'EXECUTE'))
-$$, 'anon and authenticated may execute no function in public');
+  where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'EXECUTE')
+$$, 'anon may execute no function in public');
+select is(
+  (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
+    where p.pronamespace = 'public'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')),
+  array['is_email_address(text)', 'rotate_webhook_secret()', 'webhook_secret()'],
+  'authenticated may execute only the webhook secret calls and the address rule its check constraints use');
 select ok(has_function_privilege('service_role', 'public.claim_workflow_events(integer, integer, integer)', 'EXECUTE'),
   'service_role may execute claim_workflow_events');
 select is_empty($$

@@ -1,4 +1,5 @@
-"""Fixtures for the schema tests: they need only a migrated database (DATABASE_URL), not the gateway or worker."""
+"""Fixtures for the schema tests: a migrated database (DATABASE_URL); test_rest_hardening also calls it through the
+gateway (SUPABASE_URL) as a client would. None of them needs the worker."""
 
 from __future__ import annotations
 
