@@ -230,12 +230,6 @@ class Stack:
             if not path.exists():
                 tokens.write_private_jwk(path, tokens.new_private_jwk(alg))
             self.jwk_paths[alg] = path
-        webhook_file = keys / "webhook_secret"
-        if not webhook_file.exists():
-            # Standard Webhooks' secret format: whsec_ + base64 of the key bytes.
-            webhook_file.write_text("whsec_" + base64.b64encode(os.urandom(24)).decode())
-            webhook_file.chmod(0o600)
-        self.webhook_secret = webhook_file.read_text().strip()
         self.anon_key = tokens.api_key("anon", self.secret)
         self.service_key = tokens.api_key("service_role", self.secret)
 
@@ -305,7 +299,6 @@ class Stack:
             "JWT_AUDIENCE": "authenticated",
             "ALLOWED_ORIGINS": os.environ.get("STACK_ALLOWED_ORIGINS", DEFAULT_ORIGINS),
             "ALLOW_PRIVATE_TARGETS": "true",
-            "WEBHOOK_SIGNING_SECRET": self.webhook_secret,
         }
         prefix = "STACK_WORKER_VAR_"
         values.update({k[len(prefix):]: v for k, v in os.environ.items() if k.startswith(prefix) and len(k) > len(prefix)})
@@ -339,7 +332,6 @@ class Stack:
             "JWT_AUDIENCE": "authenticated",
             "JWKS_URL": f"{self.gateway_url}/auth/v1/.well-known/jwks.json",
             "ALLOWED_ORIGINS": wv["ALLOWED_ORIGINS"],
-            "WEBHOOK_SIGNING_SECRET": self.webhook_secret,
             "DATABASE_URL": self.pg.superuser_url,
             "DEMO_USER_ID": DEMO_USER_ID,
             "DEMO_EMAIL": DEMO_EMAIL,
@@ -358,7 +350,7 @@ class Stack:
 
 # The stack's variables an extra worker inherits, read back from the exported stack env.
 EXTRA_WORKER_VARS = ("SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET",
-                     "JWT_ISSUER", "JWT_AUDIENCE", "ALLOWED_ORIGINS", "WEBHOOK_SIGNING_SECRET")
+                     "JWT_ISSUER", "JWT_AUDIENCE", "ALLOWED_ORIGINS")
 EXTRA_WORKER_DEADLINE_S = float(os.environ.get("STACK_EXTRA_WORKER_TIMEOUT", "90"))
 
 

@@ -311,3 +311,28 @@ fn trigger_data_and_the_trigger_result_are_stored_redacted_but_run_as_sent() {
     // The step itself rendered from the data as sent.
     assert_eq!(body_of(&app.sent("POST", "notifications")[0])["title"], "Hi Ann");
 }
+
+#[test]
+fn the_webhook_secret_is_read_and_rotated_as_the_caller() {
+    let app = App::new();
+    let row = json!({"user_id": USER, "secret": "whsec_bmV3", "previous_secret": "whsec_b2xk",
+        "rotated_at": "2026-12-01T10:00:00+00:00", "created_at": "2026-11-01T10:00:00+00:00"});
+    app.db("POST", "rpc/webhook_secret", 200, row.clone())
+        .db("POST", "rpc/rotate_webhook_secret", 200, row);
+    let read = app.call("GET", "/api/webhook-secret", None);
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    let secret = &read.body.unwrap()["webhookSecret"];
+    assert_eq!(secret["secret"], "whsec_bmV3");
+    assert_eq!(secret["previousValidUntil"], "2026-12-02T10:00:00.000Z");
+    let rotated = app.call("POST", "/api/webhook-secret/rotate", None);
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let sent = app.sent("POST", "rpc/rotate_webhook_secret");
+    assert_eq!(
+        header(&sent[0], "authorization"),
+        Some(format!("Bearer {}", app.token()).as_str())
+    );
+    assert_eq!(
+        error_code(&app.call("DELETE", "/api/webhook-secret", None), 405),
+        "method_not_allowed"
+    );
+}

@@ -10,6 +10,7 @@ pub mod cors;
 pub mod executions;
 pub mod openapi;
 pub mod router;
+pub mod webhook_secret;
 pub mod workflows;
 
 use std::cell::RefCell;
@@ -159,6 +160,8 @@ async fn dispatch<P: Platform>(
         | Route::ExecuteWorkflow(_)
         | Route::ListExecutions(_)
         | Route::GetExecution(_) => executions::handle(route, req, config, &user, p).await,
+        Route::GetWebhookSecret => webhook_secret::handle(false, config, &user, p).await,
+        Route::RotateWebhookSecret => webhook_secret::handle(true, config, &user, p).await,
         _ => workflows::handle(route, req, config, &user, p).await,
     }
 }

@@ -39,6 +39,10 @@ pub fn document() -> Value {
     let wrapped = json!({"type": "object", "properties": {"workflow": workflow_ref}});
     let execution_ref = json!({"$ref": "#/components/schemas/Execution"});
     let execution_wrapped = json!({"type": "object", "properties": {"execution": execution_ref}});
+    let nullable_text = json!({"type": "string", "nullable": true});
+    let secret_wrapped = json!({"type": "object", "properties": {"webhookSecret": {"type": "object", "properties": {
+        "secret": {"type": "string", "pattern": "^whsec_"}, "previousSecret": nullable_text, "previousValidUntil": nullable_text,
+        "rotatedAt": nullable_text, "createdAt": {"type": "string"}}}}});
     let page = [
         json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}),
         json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
@@ -97,6 +101,14 @@ pub fn document() -> Value {
             "/api/executions/{id}": {
                 "get": secured(json!({"summary": "One run", "parameters": [id_param()],
                     "responses": {"200": ok("found", execution_wrapped.clone()), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/webhook-secret": {
+                "get": secured(json!({"summary": "The caller's Standard Webhooks signing secret (created on first read)",
+                    "responses": {"200": ok("the secret", secret_wrapped.clone())}}))
+            },
+            "/api/webhook-secret/rotate": {
+                "post": secured(json!({"summary": "Rotate the caller's signing secret; the previous one still signs for 24 hours",
+                    "responses": {"200": ok("the new secret", secret_wrapped)}}))
             }
         },
         "components": {

@@ -26,6 +26,10 @@ pub enum Route {
     ExecuteWorkflow(Uuid),
     ListExecutions(Uuid),
     GetExecution(Uuid),
+    /// `GET /api/webhook-secret`: the caller's signing secret.
+    GetWebhookSecret,
+    /// `POST /api/webhook-secret/rotate`.
+    RotateWebhookSecret,
 }
 
 /// The route table: path pattern, methods, whether a user token is needed.
@@ -41,6 +45,8 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/workflows/{id}/execute", &["POST"], true),
     ("/api/workflows/{id}/executions", &["GET"], true),
     ("/api/executions/{id}", &["GET"], true),
+    ("/api/webhook-secret", &["GET"], true),
+    ("/api/webhook-secret/rotate", &["POST"], true),
 ];
 
 impl Route {
@@ -105,6 +111,14 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 pick(method, &[("GET", Route::GetExecution(id))]),
             )
         }
+        ["api", "webhook-secret"] => (
+            "/api/webhook-secret",
+            pick(method, &[("GET", Route::GetWebhookSecret)]),
+        ),
+        ["api", "webhook-secret", "rotate"] => (
+            "/api/webhook-secret/rotate",
+            pick(method, &[("POST", Route::RotateWebhookSecret)]),
+        ),
         ["api", "workflows", id] => {
             let id = parse_id(id, "workflow")?;
             (

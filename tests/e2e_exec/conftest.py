@@ -27,6 +27,12 @@ def stranger(new_person) -> Person:
     return new_person(timeout_s=RUN_TIMEOUT_S)
 
 
+@pytest.fixture(scope="session")
+def signing_secret(owner) -> str:
+    """The owner's Standard Webhooks secret, to verify what their webhook_call nodes sign."""
+    return owner.api.webhook_secret()["secret"]
+
+
 def _extra_worker(name: str, overrides: dict):
     env = dict(os.environ)
     log = Path(env.get("STACK_DIR") or stack.LOCAL) / f"{name}.log"

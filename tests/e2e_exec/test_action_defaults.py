@@ -130,6 +130,38 @@ def test_webhook_signature_verifies(owner, target, signing_secret):
         verify_signature(signing_secret, forged)
 
 
+def test_each_tenant_signs_with_its_own_secret(owner, stranger, target, signing_secret):
+    """B pointing a webhook at A's receiver cannot produce a signature A's secret verifies."""
+    doc = chain(trigger(), webhook("hook", target.url("/tenant"), {"from": "{{trigger.who}}"}))
+    before = len(target.requests("/tenant"))
+    assert stranger.api.run(doc, {"who": "b"})["status"] == "succeeded"
+    seen = target.wait_for(before + 1, "/tenant")[-1]
+    with pytest.raises(AssertionError):
+        verify_signature(signing_secret, seen)
+    b_secret = stranger.api.webhook_secret()
+    assert b_secret["secret"] != signing_secret
+    verify_signature(b_secret["secret"], seen)
+    # Nobody reads another tenant's secret: the route only ever answers the caller's own.
+    assert owner.api.webhook_secret()["secret"] == signing_secret
+
+
+def test_after_a_rotation_both_secrets_sign_until_the_grace_period_ends(new_person, target):
+    person = new_person()
+    old = person.api.webhook_secret()["secret"]
+    res = person.api.post("/api/webhook-secret/rotate")
+    assert res.status_code == 200, res.text
+    rotated = res.json()["webhookSecret"]
+    assert rotated["secret"] != old and rotated["previousSecret"] == old and rotated["previousValidUntil"]
+    before = len(target.requests("/rotated"))
+    doc = chain(trigger(), webhook("hook", target.url("/rotated"), {"n": 1}))
+    assert person.api.run(doc)["status"] == "succeeded"
+    seen = target.wait_for(before + 1, "/rotated")[-1]
+    assert len(seen.headers["webhook-signature"].split()) == 2
+    verify_signature(rotated["secret"], seen)
+    verify_signature(old, seen)
+    assert person.api.webhook_secret()["secret"] == rotated["secret"]
+
+
 def test_redirect_hops_are_rechecked(owner, target):
     """A redirect is followed only to a target that passes the guard again.
 

@@ -81,6 +81,14 @@ class Api:
         assert res.status_code == 200, f"execute unsaved: {res.status_code} {res.text}"
         return res.json()["execution"]
 
+    # -- webhook signing ----------------------------------------------------------------------
+
+    def webhook_secret(self) -> dict:
+        """The caller's own signing secret, as ``GET /api/webhook-secret`` shows it."""
+        res = self.get("/api/webhook-secret")
+        assert res.status_code == 200, f"webhook secret: {res.status_code} {res.text}"
+        return res.json()["webhookSecret"]
+
 
 @dataclass(frozen=True)
 class Person:

@@ -120,15 +120,6 @@ def execution_row(db):
     return read
 
 
-@pytest.fixture(scope="session")
-def signing_secret() -> str:
-    """The stack's Standard Webhooks secret, to verify what webhook_call signs."""
-    value = os.environ.get("WEBHOOK_SIGNING_SECRET", "")
-    if not value:
-        pytest.fail("WEBHOOK_SIGNING_SECRET is not exported: run inside `scripts/stack.py run`", pytrace=False)
-    return value
-
-
 @pytest.fixture
 def target():
     """A fresh recording HTTP server on 127.0.0.1, closed after the test."""
