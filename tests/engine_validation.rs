@@ -45,6 +45,9 @@ fn fixtures_are_valid() {
         let graph = graph(&doc);
         assert_eq!(graph.nodes().len(), doc["nodes"].as_array().unwrap().len());
     }
+    let path = format!("{}/scripts/sample-workflow.json", env!("CARGO_MANIFEST_DIR"));
+    let sample: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(graph(&sample).nodes().len(), 5, "{path}");
     let graph = graph(&fixture("engine_lead_intake"));
     assert_eq!(graph.trigger().id.as_str(), "trigger-1");
     assert_eq!(graph.trigger_type().as_str(), "form_submit");
@@ -170,6 +173,147 @@ fn a_template_referencing_a_non_upstream_node_is_rejected() {
     assert_eq!(
         found[1].message,
         "template {{nodes.c.output.id}}: node \"c\" is not upstream of this node"
+    );
+}
+
+/// A node whose config reads each of `refs` (`node.path`) in its own field.
+fn reader(id: &str, refs: &[&str]) -> Value {
+    let mut config = serde_json::Map::new();
+    config.insert("title".into(), json!(format!("reader {id}")));
+    for r in refs {
+        let (node, _) = r.split_once('.').unwrap();
+        config.insert(format!("from_{node}"), json!(format!("{{{{nodes.{r}}}}}")));
+    }
+    action(id, "send_notification", Value::Object(config))
+}
+
+fn condition(id: &str, left: &str) -> Value {
+    json!({"id": id, "type": "condition",
+           "data": {"condition": {"left": left, "op": "exists"}}})
+}
+
+fn branch(id: &str, source: &str, target: &str, handle: bool) -> Value {
+    json!({"id": id, "source": source, "target": target, "sourceHandle": handle.to_string()})
+}
+
+#[test]
+fn in_a_diamond_the_join_may_read_the_fork_but_not_either_side() {
+    // t -> a; a -> b -> d and a -> c -> d.
+    let diamond = |d: Value| {
+        json!({"nodes": [trigger("t"), notify("a"), notify("b"), notify("c"), d],
+               "edges": [edge("e0", "t", "a"), edge("e1", "a", "b"), edge("e2", "a", "c"),
+                         edge("e3", "b", "d"), edge("e4", "c", "d")]})
+    };
+    graph(&diamond(reader("d", &["a.output.id", "t.output.email"])));
+
+    let found = issues(&diamond(reader("d", &["a.output.id", "b.output.x", "c.output"])));
+    assert_eq!(
+        located(&found),
+        vec![
+            (Some("d"), None, Some("data.config.from_b")),
+            (Some("d"), None, Some("data.config.from_c"))
+        ]
+    );
+    assert_eq!(
+        found[0].message,
+        "template {{nodes.b.output.x}} references node \"b\", which does not run on every path to \"d\" (it may be skipped)"
+    );
+    assert_eq!(
+        found[1].message,
+        "template {{nodes.c.output}} references node \"c\", which does not run on every path to \"d\" (it may be skipped)"
+    );
+    let json = serde_json::to_value(&found[0]).unwrap();
+    assert_eq!(json["nodeId"], "d");
+    assert_eq!(json["field"], "data.config.from_b");
+}
+
+/// t -> a -> cond; cond true -> x -> y; cond false -> z; then `extra` nodes and edges.
+fn branches(y: Value, extra_nodes: Vec<Value>, extra_edges: Vec<Value>) -> Value {
+    let mut nodes = vec![
+        trigger("t"),
+        notify("a"),
+        condition("cond", "{{nodes.a.output.id}}"),
+        notify("x"),
+        y,
+        notify("z"),
+    ];
+    nodes.extend(extra_nodes);
+    let mut edges = vec![
+        edge("e1", "t", "a"),
+        edge("e2", "a", "cond"),
+        branch("e3", "cond", "x", true),
+        edge("e4", "x", "y"),
+        branch("e5", "cond", "z", false),
+    ];
+    edges.extend(extra_edges);
+    json!({"nodes": nodes, "edges": edges})
+}
+
+#[test]
+fn after_a_true_branch_a_node_may_read_the_condition_and_what_precedes_it_but_not_the_false_branch() {
+    let ok = reader(
+        "y",
+        &[
+            "cond.output.result",
+            "a.output.id",
+            "x.output.id",
+            "t.output.name",
+        ],
+    );
+    graph(&branches(ok, vec![], vec![]));
+
+    let found = issues(&branches(
+        reader("y", &["x.output.id", "z.output.id"]),
+        vec![],
+        vec![],
+    ));
+    assert_eq!(
+        located(&found),
+        vec![(Some("y"), None, Some("data.config.from_z"))]
+    );
+    assert_eq!(
+        found[0].message,
+        "template {{nodes.z.output.id}}: node \"z\" is not upstream of this node"
+    );
+}
+
+#[test]
+fn a_join_after_branches_may_read_only_what_runs_before_the_split() {
+    // y and z both lead to `join`, an action, and to `check`, a condition.
+    let join = |refs: &[&str]| reader("join", refs);
+    let doc = |join: Value, check: Value| {
+        branches(
+            notify("y"),
+            vec![join, check, reader("after", &["join.output.id", "a.output.id"])],
+            vec![
+                edge("j1", "y", "join"),
+                edge("j2", "z", "join"),
+                edge("c1", "y", "check"),
+                edge("c2", "z", "check"),
+                edge("j3", "join", "after"),
+            ],
+        )
+    };
+    graph(&doc(
+        join(&["cond.output.result", "a.output.id"]),
+        condition("check", "{{nodes.cond.output.result}}"),
+    ));
+
+    let found = issues(&doc(
+        join(&["a.output.id", "x.output.id", "z.output.id"]),
+        condition("check", "{{nodes.y.output.id}}"),
+    ));
+    assert_eq!(
+        located(&found),
+        vec![
+            (Some("join"), None, Some("data.config.from_x")),
+            (Some("join"), None, Some("data.config.from_z")),
+            (Some("check"), None, Some("data.condition.left")),
+        ]
+    );
+    assert_eq!(
+        found[2].message,
+        "template {{nodes.y.output.id}} references node \"y\", which does not run on every path to \"check\" (it may be skipped)"
     );
 }
 

@@ -115,7 +115,8 @@ pub struct Edge {
 }
 
 /// A workflow that passed full validation: exactly one trigger, acyclic,
-/// every node reachable, every template resolvable against upstream nodes.
+/// every node reachable, every `nodes.<id>` template naming a node that runs
+/// on every path to the template's own node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
     /// Nodes in document order.

@@ -1,4 +1,4 @@
-//! Graph algorithms on node indexes: stable topological order, cycles, reachability, ancestry.
+//! Graph algorithms on node indexes: stable topological order, cycles, reachability, ancestry, dominators.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -110,6 +110,45 @@ impl Adjacency {
         }
         seen
     }
+
+    /// For each node `i` reachable from `root`, the set of nodes lying on
+    /// every path from `root` to `i` (its dominators, `root` and `i`
+    /// included) as flags by node index; `None` for unreachable nodes.
+    ///
+    /// The classic iterative data-flow algorithm: a node's dominators are
+    /// itself plus the intersection of its reachable predecessors'
+    /// dominators, repeated to a fixpoint. Visiting nodes in topological
+    /// order settles an acyclic graph in one pass (the second only confirms);
+    /// a cyclic one (already an error) still converges, just later.
+    pub fn dominators(&self, root: usize) -> Vec<Option<Vec<bool>>> {
+        let n = self.succ.len();
+        let reachable = self.reachable(root);
+        let order = self
+            .topological_order(&vec![true; n])
+            .unwrap_or_else(|_| (0..n).collect());
+        let mut dom: Vec<Option<Vec<bool>>> =
+            (0..n).map(|i| reachable[i].then(|| reachable.clone())).collect();
+        let mut only_root = vec![false; n];
+        only_root[root] = true;
+        dom[root] = Some(only_root);
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &i in order.iter().filter(|&&i| i != root && reachable[i]) {
+                let mut meet = reachable.clone();
+                for &p in self.pred[i].iter().filter(|&&p| reachable[p]) {
+                    let of_p = dom[p].as_ref().expect("reachable node has a set");
+                    meet.iter_mut().zip(of_p).for_each(|(m, d)| *m &= *d);
+                }
+                meet[i] = true;
+                if dom[i].as_ref() != Some(&meet) {
+                    dom[i] = Some(meet);
+                    changed = true;
+                }
+            }
+        }
+        dom
+    }
 }
 
 fn walk(adj: &[Vec<usize>], from: usize) -> Vec<bool> {
@@ -143,6 +182,48 @@ mod tests {
         let self_loop = Adjacency::new(2, [(0, 1), (1, 1)]);
         assert_eq!(self_loop.cycles(), vec![vec![1]]);
         assert!(Adjacency::new(3, [(0, 1), (1, 2)]).cycles().is_empty());
+    }
+
+    #[test]
+    fn dominators_are_the_nodes_on_every_path() {
+        // 0 -> 1 -> 3 and 0 -> 2 -> 3 (a diamond), 3 -> 4, 1 -> 5; 6 is
+        // unreachable; 7 comes before its predecessor 4 in the document.
+        let adj = Adjacency::new(
+            8,
+            [(0, 1), (0, 2), (1, 3), (2, 3), (3, 4), (1, 5), (4, 7), (6, 7)],
+        );
+        let dom = adj.dominators(0);
+        let set = |i: usize| {
+            dom[i]
+                .as_ref()
+                .map(|d| (0..8).filter(|&j| d[j]).collect::<Vec<_>>())
+        };
+        assert_eq!(set(0), Some(vec![0]));
+        assert_eq!(set(1), Some(vec![0, 1]));
+        assert_eq!(set(3), Some(vec![0, 3]), "neither branch is on every path");
+        assert_eq!(set(4), Some(vec![0, 3, 4]));
+        assert_eq!(set(5), Some(vec![0, 1, 5]));
+        assert_eq!(set(6), None);
+        assert_eq!(
+            set(7),
+            Some(vec![0, 3, 4, 7]),
+            "an unreachable predecessor adds no path"
+        );
+    }
+
+    #[test]
+    fn dominators_converge_on_a_cycle() {
+        // 0 -> 1 -> 2 -> 1, 2 -> 3, and a second way into the loop 0 -> 2.
+        let adj = Adjacency::new(4, [(0, 1), (1, 2), (2, 1), (2, 3), (0, 2)]);
+        let dom = adj.dominators(0);
+        let set = |i: usize| {
+            dom[i]
+                .as_ref()
+                .map(|d| (0..4).filter(|&j| d[j]).collect::<Vec<_>>())
+        };
+        assert_eq!(set(1), Some(vec![0, 1]));
+        assert_eq!(set(2), Some(vec![0, 2]));
+        assert_eq!(set(3), Some(vec![0, 2, 3]));
     }
 
     #[test]

@@ -10,11 +10,11 @@ use crate::limits::Limits;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-/// Checks everything contract section 4 asks of a runnable workflow (one
-/// trigger, known types and actions, required inputs, no cycle, every node
-/// reachable, templates referencing only upstream nodes, condition edges
-/// with handles) plus the size limits, and returns the validated graph or
-/// all the issues found.
+/// Checks everything contract sections 4 and 8 ask of a runnable workflow
+/// (one trigger, known types and actions, required inputs, no cycle, every
+/// node reachable, templates referencing only nodes that run on every path
+/// to theirs, condition edges with handles) plus the size limits, and
+/// returns the validated graph or all the issues found.
 pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, Vec<ValidationIssue>> {
     check_size(nodes, edges, limits)?;
     let sk = skeleton(nodes, edges);
@@ -59,7 +59,11 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
             issues.push(ValidationIssue::node(raw.id, "not reachable from the trigger"));
         }
     }
-    check_templates(&sk.nodes, &parsed, &adjacency, &mut issues);
+    let dominators = match triggers.as_slice() {
+        [trigger] => Some(adjacency.dominators(*trigger)),
+        _ => None,
+    };
+    check_templates(&sk.nodes, &parsed, &adjacency, dominators.as_deref(), &mut issues);
 
     if !issues.is_empty() {
         return Err(issues);
@@ -186,11 +190,16 @@ fn check_edges<'a>(
     (edges, adjacency)
 }
 
-/// Templates must be well-formed, and `nodes.<id>` must name an ancestor.
+/// Templates must be well-formed, and `nodes.<id>` must name an ancestor
+/// that dominates the node (lies on every path from the trigger to it):
+/// anything else may be skipped, or fail, while this node still runs, and
+/// its output would be missing. `dominators` is `None` when there is no
+/// single trigger to measure paths from; only ancestry is checked then.
 fn check_templates(
     raw: &[RawNode<'_>],
     parsed: &[Option<Node>],
     adjacency: &Adjacency,
+    dominators: Option<&[Option<Vec<bool>>]>,
     issues: &mut Vec<ValidationIssue>,
 ) {
     let index: HashMap<&str, usize> = raw.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
@@ -205,6 +214,8 @@ fn check_templates(
             _ => continue,
         };
         let ancestors = adjacency.ancestors(i);
+        // Unreachable nodes are reported as such; no path means no dominators.
+        let dominated_by = dominators.and_then(|d| d[i].as_ref());
         for (field, found) in refs {
             let problem = match found {
                 Err(e) => Some(e.to_string()),
@@ -214,6 +225,10 @@ fn check_templates(
                         Some(&j) if j == i || !ancestors[j] => Some(format!(
                             "template {}: node {id:?} is not upstream of this node",
                             r.raw
+                        )),
+                        Some(&j) if dominated_by.is_some_and(|d| !d[j]) => Some(format!(
+                            "template {} references node {id:?}, which does not run on every path to {:?} (it may be skipped)",
+                            r.raw, raw[i].id
                         )),
                         Some(_) => None,
                     },
