@@ -216,6 +216,214 @@ fn failure_with_stop_ends_the_run_but_lets_in_flight_nodes_finish() {
     assert_eq!(report.duration_ms, 200, "the run waits for b, already in flight");
 }
 
+/// `trigger` -> each of `nodes`, in document order.
+fn siblings(nodes: Vec<Value>) -> Value {
+    let edges: Vec<Value> = nodes
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_str().unwrap();
+            edge(&format!("t-{id}"), "t", id)
+        })
+        .collect();
+    let mut all = vec![trigger("t")];
+    all.extend(nodes);
+    json!({"nodes": all, "edges": edges})
+}
+
+fn stopping(mut node: Value) -> Value {
+    node["data"]["onError"] = json!("stop");
+    node
+}
+
+fn condition(id: &str, left: &str, op: &str, right: Value) -> Value {
+    json!({"id": id, "type": "condition", "data": {"condition": {"left": left, "op": op, "right": right}}})
+}
+
+#[test]
+fn a_stop_at_input_rendering_keeps_nodes_ready_in_the_same_pass_from_starting() {
+    // `a` fails before any call (its template finds nothing); `b` and
+    // `check` became ready together with it, when the trigger settled.
+    let doc = siblings(vec![
+        stopping(action(
+            "a",
+            "send_notification",
+            json!({"title": "{{trigger.missing}}"}),
+        )),
+        notify("b"),
+        condition("check", "{{trigger.name}}", "exists", Value::Null),
+    ]);
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let report = run(&doc, json!({"name": "Ada"}), &runner, &clock);
+
+    assert_eq!(
+        statuses(&report),
+        expect(&[
+            ("t", "succeeded"),
+            ("a", "failed"),
+            ("b", "skipped"),
+            ("check", "skipped")
+        ])
+    );
+    assert!(runner.called_nodes().is_empty(), "{:?}", runner.called_nodes());
+    let a = report.result("a").unwrap();
+    assert_eq!(
+        (a.attempts, a.error.as_deref()),
+        (
+            0,
+            Some("template {{trigger.missing}}: path \"missing\" not found in trigger data")
+        )
+    );
+    let b = report.result("b").unwrap();
+    assert_eq!((b.attempts, b.started_at.as_deref()), (0, None));
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(report.stopped_early);
+    assert_eq!(
+        report.stop_reason.as_deref(),
+        Some("stopped after node \"a\" failed (onError: stop)")
+    );
+}
+
+#[test]
+fn a_failing_condition_with_stop_keeps_later_ready_nodes_from_starting() {
+    let mut doc = siblings(vec![
+        stopping(condition("cond", "{{trigger.score}}", "gt", json!(50))),
+        notify("b"),
+        notify("hot"),
+    ]);
+    // `hot` hangs off the condition's true branch instead of the trigger.
+    doc["edges"][2] = json!({"id": "t-hot", "source": "cond", "target": "hot", "sourceHandle": "true"});
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let report = run(&doc, json!({}), &runner, &clock);
+
+    assert_eq!(
+        statuses(&report),
+        expect(&[
+            ("t", "succeeded"),
+            ("cond", "failed"),
+            ("b", "skipped"),
+            ("hot", "skipped")
+        ])
+    );
+    assert!(runner.called_nodes().is_empty(), "{:?}", runner.called_nodes());
+    assert_eq!(
+        report.stop_reason.as_deref(),
+        Some("stopped after node \"cond\" failed (onError: stop)")
+    );
+}
+
+#[test]
+fn a_stop_while_others_run_starts_nothing_more_and_keeps_its_reason_past_the_deadline() {
+    // `a` fails at 50 ms while `slow` runs; `next` (after `quick`, done at
+    // 100 ms) must not start, and the deadline that later fails `slow`
+    // does not replace the reason the run stopped.
+    let mut doc = siblings(vec![
+        stopping(notify("a")),
+        notify("slow"),
+        notify("quick"),
+        notify("next"),
+    ]);
+    doc["edges"][3] = edge("quick-next", "quick", "next");
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock)
+        .script("a", vec![fatal(50, "boom")])
+        .script("slow", vec![ok(5_000, json!({}))])
+        .script("quick", vec![ok(100, json!({}))]);
+    let limits = Limits {
+        max_run_ms: 1_000,
+        ..Limits::default()
+    };
+    let report = run_with(&doc, json!({}), &runner, &clock, &limits);
+
+    assert_eq!(
+        statuses(&report),
+        expect(&[
+            ("t", "succeeded"),
+            ("a", "failed"),
+            ("slow", "failed"),
+            ("quick", "succeeded"),
+            ("next", "skipped")
+        ])
+    );
+    assert_eq!(runner.called_nodes(), ["a", "slow", "quick"]);
+    assert_eq!(
+        report.result("slow").unwrap().error.as_deref(),
+        Some("run exceeded its time limit of 1000 ms")
+    );
+    assert_eq!(
+        report.stop_reason.as_deref(),
+        Some("stopped after node \"a\" failed (onError: stop)")
+    );
+    assert_eq!(report.duration_ms, 1_000);
+}
+
+#[test]
+fn a_stop_in_the_same_instant_as_another_answer_holds_for_its_dependents() {
+    // `c` and `a` answer at the same virtual instant, `c` first: the
+    // failure of `a` must still keep `d`, ready through `c`, from starting.
+    let mut doc = siblings(vec![notify("c"), stopping(notify("a")), notify("d")]);
+    doc["edges"][2] = edge("c-d", "c", "d");
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock)
+        .script("c", vec![ok(100, json!({}))])
+        .script("a", vec![fatal(100, "boom")]);
+    let report = run(&doc, json!({}), &runner, &clock);
+
+    assert_eq!(
+        statuses(&report),
+        expect(&[
+            ("t", "succeeded"),
+            ("c", "succeeded"),
+            ("a", "failed"),
+            ("d", "skipped")
+        ])
+    );
+    assert_eq!(runner.called_nodes(), ["c", "a"]);
+    assert_eq!(
+        report.stop_reason.as_deref(),
+        Some("stopped after node \"a\" failed (onError: stop)")
+    );
+}
+
+#[test]
+fn a_node_ready_at_the_run_deadline_does_not_start() {
+    // `slow` answers exactly when the run's time is up: its result counts,
+    // but `after` (ready at that instant) and `check` must not start.
+    let doc = json!({
+        "nodes": [trigger("t"), notify("slow"), notify("after"),
+                  condition("check", "{{nodes.slow.output}}", "exists", Value::Null)],
+        "edges": [edge("e1", "t", "slow"), edge("e2", "slow", "after"), edge("e3", "slow", "check")]
+    });
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock).script("slow", vec![ok(1_000, json!({"id": 1}))]);
+    let limits = Limits {
+        max_run_ms: 1_000,
+        ..Limits::default()
+    };
+    let report = run_with(&doc, json!({}), &runner, &clock, &limits);
+
+    assert_eq!(
+        statuses(&report),
+        expect(&[
+            ("t", "succeeded"),
+            ("slow", "succeeded"),
+            ("after", "skipped"),
+            ("check", "skipped")
+        ])
+    );
+    assert_eq!(runner.called_nodes(), ["slow"]);
+    assert!(report.stopped_early);
+    assert_eq!(
+        report.stop_reason.as_deref(),
+        Some("run exceeded its time limit of 1000 ms")
+    );
+    // Not every node ran: the run failed, though no node did.
+    assert_eq!(report.error_count, 0);
+    assert_eq!((report.status, report.success), (RunStatus::Failed, false));
+    assert_eq!(report.duration_ms, 1_000);
+}
+
 fn fan_out(width: usize) -> Value {
     let mut nodes = vec![trigger("t")];
     let mut edges = Vec::new();

@@ -94,9 +94,10 @@ pub enum RunStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
-    /// `succeeded` when no node failed, else `failed`.
+    /// `succeeded` when no node failed and the run was not stopped early,
+    /// else `failed`.
     pub status: RunStatus,
-    /// `error_count == 0`.
+    /// `status == succeeded`.
     pub success: bool,
     /// Number of failed nodes.
     pub error_count: u32,

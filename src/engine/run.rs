@@ -4,7 +4,9 @@
 //! edge is dead (its source failed or was skipped, or it is the branch a
 //! condition did not take) the node is skipped and its own edges die. Ready
 //! actions run concurrently, never more than `max_concurrency` at once;
-//! triggers, conditions and skips settle immediately.
+//! triggers, conditions and skips settle immediately. Once the run stops (a
+//! node with `onError: stop` failed, or the run's time is up) nothing new
+//! starts (`Run::may_start` is that rule).
 
 use super::graph::{Graph, NodeKind, OnError};
 use super::inputs;
@@ -40,6 +42,8 @@ struct Run<'g> {
     /// Per edge: `None` until its source settles, then whether it is live.
     edge_live: Vec<Option<bool>>,
     outputs: HashMap<String, Value>,
+    /// Epoch ms at which the run's time is up.
+    deadline_ms: u64,
     stop_reason: Option<String>,
 }
 
@@ -63,12 +67,13 @@ pub async fn execute<R: ActionRunner, C: Clock>(
         running: vec![None; n],
         edge_live: vec![None; graph.edges.len()],
         outputs: HashMap::new(),
+        deadline_ms: started.saturating_add(limits.max_run_ms),
         stop_reason: None,
     };
     let mut in_flight: FuturesUnordered<LocalBoxFuture<'_, (usize, ActionOutcome)>> = FuturesUnordered::new();
     let mut deadline = pin!(clock.sleep(limits.max_run_ms));
     loop {
-        while run.stop_reason.is_none() {
+        loop {
             let mut progressed = false;
             for &i in &graph.order {
                 if !run.is_ready(i) {
@@ -78,6 +83,9 @@ pub async fn execute<R: ActionRunner, C: Clock>(
                     let skipped = run.blank(i);
                     run.settle(i, skipped, None);
                     progressed = true;
+                    continue;
+                }
+                if !run.may_start(clock.now_ms()) {
                     continue;
                 }
                 let NodeKind::Action { .. } = graph.nodes[i].kind else {
@@ -101,7 +109,14 @@ pub async fn execute<R: ActionRunner, C: Clock>(
             break;
         }
         match select(in_flight.next(), deadline.as_mut()).await {
-            Either::Left((Some((i, outcome)), _)) => run.finish_action(i, outcome, clock.now_ms()),
+            Either::Left((Some((i, outcome)), _)) => {
+                run.finish_action(i, outcome, clock.now_ms());
+                // Settle every other action that has answered by now before
+                // starting anything, so a stop among them holds for all.
+                while let Some(Some((i, outcome))) = in_flight.next().now_or_never() {
+                    run.finish_action(i, outcome, clock.now_ms());
+                }
+            }
             Either::Left((None, _)) => break,
             Either::Right(_) => {
                 run.expire(clock.now_ms(), &attempts_seen);
@@ -114,6 +129,22 @@ pub async fn execute<R: ActionRunner, C: Clock>(
 }
 
 impl<'g> Run<'g> {
+    /// Whether a ready node may start now: the one place the stop rules
+    /// live. Asked before each node starts (an action is prepared, a
+    /// condition evaluated), so a stop decided earlier in the same pass
+    /// (even by a node that failed without running) holds for every node
+    /// after it, including nodes that became ready in that pass.
+    fn may_start(&mut self, now: u64) -> bool {
+        if self.stop_reason.is_none() && now >= self.deadline_ms {
+            self.stop_reason = Some(self.time_limit_message());
+        }
+        self.stop_reason.is_none()
+    }
+
+    fn time_limit_message(&self) -> String {
+        format!("run exceeded its time limit of {} ms", self.limits.max_run_ms)
+    }
+
     fn is_ready(&self, i: usize) -> bool {
         self.results[i].is_none()
             && self.running[i].is_none()
@@ -217,9 +248,10 @@ impl<'g> Run<'g> {
         self.settle(i, result, None);
     }
 
-    /// The run deadline passed: actions still in flight fail, and nothing new starts.
+    /// The run deadline passed: actions still in flight fail, and nothing
+    /// new starts. A run already stopped by a failed node keeps that reason.
     fn expire(&mut self, now: u64, attempts_seen: &[Cell<u32>]) {
-        let message = format!("run exceeded its time limit of {} ms", self.limits.max_run_ms);
+        let message = self.time_limit_message();
         for (i, attempts) in attempts_seen.iter().enumerate() {
             if let Some(started) = self.running[i].take() {
                 let failed = self
@@ -229,7 +261,7 @@ impl<'g> Run<'g> {
                 self.settle(i, failed, None);
             }
         }
-        self.stop_reason = Some(message);
+        self.stop_reason.get_or_insert(message);
     }
 
     /// Records a result and decides which outgoing edges stay live.
@@ -263,13 +295,16 @@ impl<'g> Run<'g> {
             results.push(slots[i].take().unwrap_or_else(|| self.blank(i)));
         }
         let error_count = results.iter().filter(|r| r.status == NodeStatus::Failed).count() as u32;
+        // A run cut short by its deadline failed even if no node did: not
+        // every node it should have run ran.
+        let success = error_count == 0 && self.stop_reason.is_none();
         RunReport {
-            status: if error_count == 0 {
+            status: if success {
                 RunStatus::Succeeded
             } else {
                 RunStatus::Failed
             },
-            success: error_count == 0,
+            success,
             error_count,
             results,
             started_at_ms: started,

@@ -14,7 +14,6 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
 
 pub const URL: &str = "http://db.test";
 pub const SECRET: &str = "harness-jwt-secret-with-enough-length";
@@ -62,9 +61,10 @@ impl Clock for FakePlatform {
     fn now_ms(&self) -> u64 {
         self.now.get()
     }
-    fn sleep(&self, ms: u64) -> impl Future<Output = ()> {
+    // Time moves when the sleep is awaited, not when it is created: a
+    // timeout or the run deadline that loses its race never passes.
+    async fn sleep(&self, ms: u64) {
         self.now.set(self.now.get() + ms);
-        std::future::ready(())
     }
 }
 
