@@ -30,6 +30,9 @@ pub enum ApiError {
         allowed: Vec<&'static str>,
     },
     Conflict(String),
+    /// An `Idempotency-Key` already used for a different request (another
+    /// workflow, or other `triggerData`).
+    IdempotencyKeyReused(String),
     /// PostgREST or another upstream failed; the cause is logged only.
     Upstream {
         cause: String,
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
+            ApiError::IdempotencyKeyReused(_) => 422,
             ApiError::Upstream { .. } => 502,
             ApiError::Internal { .. } | ApiError::Misconfigured(_) => 500,
         }
@@ -87,6 +91,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::IdempotencyKeyReused(_) => "idempotency_key_reused",
             ApiError::Upstream { .. } => "upstream_error",
             ApiError::Internal { .. } => "internal",
             ApiError::Misconfigured(_) => "misconfigured",
@@ -97,7 +102,10 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Unauthorized { .. } => "missing or invalid access token".into(),
-            ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::IdempotencyKeyReused(m) => m.clone(),
             ApiError::InvalidJson(m) => format!("request body is not valid JSON: {m}"),
             ApiError::InvalidRequest { message, .. } => message.clone(),
             ApiError::InvalidWorkflow(issues) => match issues.len() {
@@ -185,6 +193,16 @@ mod tests {
             e.body(),
             json!({"error": "workflow not found", "status": 404, "code": "not_found"})
         );
+    }
+
+    #[test]
+    fn a_reused_idempotency_key_is_422_with_its_own_code() {
+        let e = ApiError::IdempotencyKeyReused("used for another workflow".into());
+        assert_eq!(
+            e.body(),
+            json!({"error": "used for another workflow", "status": 422, "code": "idempotency_key_reused"})
+        );
+        assert!(e.headers().is_empty());
     }
 
     #[test]

@@ -211,12 +211,13 @@ fn a_repeated_key_replays_the_first_run_without_running_again() {
             "GET",
             "workflow_executions",
             200,
-            json!([{"id": "first", "workflow_id": WF, "status": "succeeded"}]),
+            json!([{"id": "first", "workflow_id": WF, "status": "succeeded",
+                     "trigger_data": {"email": "ada@example.com", "n": 1e2}}]),
         );
     let resp = app.call_with(
         "POST",
         &format!("/api/workflows/{WF}/execute"),
-        None,
+        Some(json!({"triggerData": {"n": 100, "email": "ada@example.com"}})),
         &[("Idempotency-Key", "k1")],
     );
     assert_eq!(resp.status, 200, "{:?}", resp.body);
@@ -230,24 +231,54 @@ fn a_repeated_key_replays_the_first_run_without_running_again() {
     assert!(lookup.url.contains("idempotency_key=eq.k1"), "{}", lookup.url);
 }
 
-#[test]
-fn a_key_used_for_another_workflow_is_a_conflict() {
+/// Executes `WF` with `trigger` under key `k1`, the key's first run being `first`.
+fn reuse(first: Value, trigger: Value) -> edgeflow::api::ApiResponse {
     let app = App::new();
     app.db("GET", "workflows", 200, json!([workflow_row(WF)]))
         .db("POST", "workflow_executions", 409, json!({"code": "23505"}))
-        .db(
-            "GET",
-            "workflow_executions",
-            200,
-            json!([{"id": "first", "workflow_id": OTHER_WF}]),
-        );
+        .db("GET", "workflow_executions", 200, json!([first]));
     let resp = app.call_with(
         "POST",
         &format!("/api/workflows/{WF}/execute"),
-        None,
+        Some(json!({"triggerData": trigger})),
         &[("Idempotency-Key", "k1")],
     );
-    assert_eq!(error_code(&resp, 409), "conflict");
+    assert!(app.sent("POST", "notifications").is_empty(), "nothing ran");
+    resp
+}
+
+#[test]
+fn a_key_used_for_another_workflow_is_unprocessable() {
+    let resp = reuse(
+        json!({"id": "first", "workflow_id": OTHER_WF, "trigger_data": {}}),
+        json!({}),
+    );
+    assert_eq!(error_code(&resp, 422), "idempotency_key_reused");
+    let message = resp.body.unwrap()["error"].as_str().unwrap().to_string();
+    assert!(message.contains("another workflow"), "{message}");
+}
+
+#[test]
+fn a_key_used_with_other_trigger_data_is_unprocessable() {
+    let resp = reuse(
+        json!({"id": "first", "workflow_id": WF, "trigger_data": {"email": "ada@example.com"}}),
+        json!({"email": "grace@example.com"}),
+    );
+    assert_eq!(error_code(&resp, 422), "idempotency_key_reused");
+    let message = resp.body.unwrap()["error"].as_str().unwrap().to_string();
+    assert!(message.contains("other triggerData"), "{message}");
+}
+
+#[test]
+fn trigger_data_is_compared_as_it_was_stored() {
+    // The stored trigger data is redacted; the same request still replays.
+    let resp = reuse(
+        json!({"id": "first", "workflow_id": WF,
+               "trigger_data": {"email": "ada@example.com", "password": "[redacted]"}}),
+        json!({"email": "ada@example.com", "password": "hunter2"}),
+    );
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(resp.body.unwrap()["execution"]["id"], "first");
 }
 
 #[test]

@@ -184,7 +184,12 @@ async fn run<P: Platform>(
         Ok(rows) if rows.is_empty() => return Err(ApiError::upstream("execution insert returned no row")),
         Ok(_) => {}
         Err(conflict @ ApiError::Conflict(_)) if key.is_some() => {
-            return replay(key.unwrap_or_default(), workflow_id, conflict, db, p).await;
+            let asked = Asked {
+                key: key.unwrap_or_default(),
+                workflow_id,
+                trigger_data: &start["trigger_data"],
+            };
+            return replay(asked, conflict, db, p).await;
         }
         Err(e) => return Err(not_found_as_workflow(e, workflow_id.is_some())),
     }
@@ -264,29 +269,65 @@ fn idempotency_key(req: &ApiRequest) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// A repeated execute request: answers with the run its key started
-/// (finished, or still `running`) instead of starting another.
-async fn replay<P: Platform>(
-    key: &str,
+/// An execute request carrying an `Idempotency-Key`, as its run would be stored.
+struct Asked<'a> {
+    key: &'a str,
     workflow_id: Option<Uuid>,
+    /// The trigger data as stored (redacted), to compare with the stored row's.
+    trigger_data: &'a Value,
+}
+
+/// A repeated execute request: answers with the run its key started
+/// (finished, or still `running`) instead of starting another. The same key
+/// with a different request (another workflow, other trigger data) is
+/// `422 idempotency_key_reused`: replaying would answer a run of something
+/// the caller did not ask for.
+async fn replay<P: Platform>(
+    asked: Asked<'_>,
     conflict: ApiError,
     db: &RestClient,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
-    let builder = db.from(TABLE).select("*").eq("idempotency_key", key);
+    let builder = db.from(TABLE).select("*").eq("idempotency_key", asked.key);
     let Some(row) = rest::one_row(&rest::send(p, builder).await?)? else {
         return Err(conflict);
     };
-    let same_target = row["workflow_id"].as_str() == workflow_id.map(|id| id.to_string()).as_deref();
-    if !same_target {
-        return Err(ApiError::Conflict(
-            "this Idempotency-Key was already used for another workflow".into(),
-        ));
+    let same_target = row["workflow_id"].as_str() == asked.workflow_id.map(|id| id.to_string()).as_deref();
+    let reused_for = if !same_target {
+        Some("a request to another workflow")
+    } else if !same_json(&row["trigger_data"], asked.trigger_data) {
+        Some("a request with other triggerData")
+    } else {
+        None
+    };
+    if let Some(what) = reused_for {
+        return Err(ApiError::IdempotencyKeyReused(format!(
+            "this Idempotency-Key was already used for {what}; use a new key for a new request"
+        )));
     }
     p.log(&format!("execution {} replayed for Idempotency-Key", row["id"]));
     let mut resp = ApiResponse::json(200, json!({"execution": row}));
     resp.headers.push(("Idempotent-Replayed", "true".into()));
     Ok(resp)
+}
+
+/// JSON equality as Postgres `jsonb` keeps it: numbers compare by value
+/// (`jsonb` answers `1e2` as `100`), objects regardless of member order.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(x), Some(y), _, _) => x == y,
+            (_, _, Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// An insert refused by RLS means the workflow is not the caller's.
@@ -335,6 +376,25 @@ mod tests {
     fn result(id: &str, output: Value) -> Value {
         json!({"nodeId": id, "type": "action", "status": "succeeded", "success": true,
                "output": output, "attempts": 1, "startedAt": null, "durationMs": 0})
+    }
+
+    #[test]
+    fn trigger_data_compares_as_jsonb_stores_it() {
+        let asked = json!({"email": "ada@example.com", "score": 100, "tags": ["a", 1.5], "n": null});
+        let stored = serde_json::from_str(
+            r#"{"n": null, "tags": ["a", 1.50], "score": 1e2, "email": "ada@example.com"}"#,
+        )
+        .unwrap();
+        assert!(same_json(&stored, &asked));
+        for other in [
+            json!({"email": "ada@example.com", "score": 101, "tags": ["a", 1.5], "n": null}),
+            json!({"email": "ada@example.com", "score": 100, "tags": ["a", 1.5]}),
+            json!({"email": "ada@example.com", "score": "100", "tags": ["a", 1.5], "n": null}),
+            json!({"email": "ada@example.com", "score": 100, "tags": [1.5, "a"], "n": null}),
+        ] {
+            assert!(!same_json(&other, &asked), "{other}");
+        }
+        assert!(!same_json(&json!(u64::MAX), &json!(-1)));
     }
 
     #[test]

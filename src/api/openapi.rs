@@ -17,7 +17,7 @@ fn id_param() -> Value {
 
 fn idempotency_param() -> Value {
     json!({"name": "Idempotency-Key", "in": "header", "required": false,
-           "description": "1-200 characters; a repeated request with the same key answers with the first run (header Idempotent-Replayed: true) instead of running again; reused for another workflow: 409",
+           "description": "1-200 characters; a repeated request with the same key answers with the first run (header Idempotent-Replayed: true) instead of running again; the same key with a different request (another workflow, other triggerData): 422 idempotency_key_reused",
            "schema": {"type": "string", "maxLength": 200}})
 }
 
@@ -86,12 +86,14 @@ pub fn document() -> Value {
                         "workflowId": {"type": "string", "format": "uuid"},
                         "workflow": {"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}},
                         "triggerData": {"type": "object"}}})),
-                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)")}}))
+                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)"),
+                        "422": error_response("idempotency_key_reused: the Idempotency-Key was used for another workflow or other triggerData")}}))
             },
             "/api/workflows/{id}/execute": {
                 "post": secured(json!({"summary": "Execute a saved workflow", "parameters": [id_param(), idempotency_param()],
                     "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"triggerData": {"type": "object"}}}}}},
-                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)")}}))
+                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)"),
+                        "422": error_response("idempotency_key_reused: the Idempotency-Key was used for another workflow or other triggerData")}}))
             },
             "/api/workflows/{id}/executions": {
                 "get": secured(json!({"summary": "A workflow's runs, newest first", "parameters": [id_param(), page[0].clone(), page[1].clone()],

@@ -49,15 +49,27 @@ def test_the_seed_form_honours_the_key_too(owner, hook_workflow, db):
     assert _runs_with_key(db, key) == 1
 
 
-def test_a_key_reused_for_another_workflow_is_a_conflict(owner, hook_workflow, target, db):
+def test_a_key_reused_for_another_workflow_is_unprocessable(owner, hook_workflow, target, db):
     key = f"reuse-{uuid.uuid4()}"
     other = owner.api.save(chain(trigger(), webhook("hook", target.url("/other"))))
     ok = owner.api.call("POST", f"/api/workflows/{hook_workflow['id']}/execute", headers={"Idempotency-Key": key})
     assert ok.status_code == 200, ok.text
     clash = owner.api.call("POST", f"/api/workflows/{other['id']}/execute", headers={"Idempotency-Key": key})
-    assert_error(clash, 409, "conflict")
+    assert "another workflow" in assert_error(clash, 422, "idempotency_key_reused")["error"]
     assert target.requests("/other") == []
     assert _runs_with_key(db, key) == 1
+
+
+def test_a_key_reused_with_other_trigger_data_is_unprocessable(owner, hook_workflow, target, db):
+    key = f"retrigger-{uuid.uuid4()}"
+    url = f"/api/workflows/{hook_workflow['id']}/execute"
+    ok = owner.api.call("POST", url, json={"triggerData": {"n": 1}}, headers={"Idempotency-Key": key})
+    assert ok.status_code == 200, ok.text
+    clash = owner.api.call("POST", url, json={"triggerData": {"n": 2}}, headers={"Idempotency-Key": key})
+    assert "other triggerData" in assert_error(clash, 422, "idempotency_key_reused")["error"]
+    # Only the first request ran: one run with the key, one call of the hook.
+    assert _runs_with_key(db, key) == 1
+    assert len(target.requests("/idem")) == 1
 
 
 def test_keys_are_per_user(owner, stranger, hook_workflow, target):
