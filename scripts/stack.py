@@ -307,7 +307,7 @@ class Stack:
     def _worker(self) -> None:
         argv = [str(NODE_BIN / "wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.worker_port),
                 "--inspector-port", str(free_port()), "--persist-to", str(self.dir / "wrangler-state"),
-                "--show-interactive-dev-session=false"]
+                "--show-interactive-dev-session=false", "--test-scheduled"]
         for key, value in self.worker_vars().items():
             argv += ["--var", f"{key}:{value}"]
         env = _tool_env()
@@ -375,13 +375,16 @@ def start_extra_worker(env: dict, overrides: dict, log_path) -> tuple[str, subpr
     config = base / "wrangler.toml"
     config.write_text(f'name = "edgeflow-extra-{port}"\n'
                       f'main = {json.dumps(str(ROOT / "build" / "index.js"))}\n'
-                      f'compatibility_date = "{_compatibility_date()}"\n')
+                      f'compatibility_date = "{_compatibility_date()}"\n'
+                      # Its own RUNS queue (local queues live inside each wrangler dev).
+                      '[[queues.producers]]\nbinding = "RUNS"\nqueue = "edgeflow-runs"\n'
+                      '[[queues.consumers]]\nqueue = "edgeflow-runs"\nmax_batch_size = 1\nmax_batch_timeout = 1\n')
     values = {k: env[k] for k in EXTRA_WORKER_VARS}
     values["ALLOW_PRIVATE_TARGETS"] = "true"
     values.update({k: str(v) for k, v in overrides.items()})
     argv = [str(NODE_BIN / "wrangler"), "dev", "--config", str(config), "--ip", "127.0.0.1", "--port", str(port),
             "--inspector-port", str(free_port()), "--persist-to", str(base / "state"),
-            "--show-interactive-dev-session=false"]
+            "--show-interactive-dev-session=false", "--test-scheduled"]
     for key, value in values.items():
         argv += ["--var", f"{key}:{value}"]
     tool_env = _tool_env()
@@ -401,6 +404,16 @@ def start_extra_worker(env: dict, overrides: dict, log_path) -> tuple[str, subpr
 def stop_extra_worker(proc: subprocess.Popen) -> None:
     """Stops a worker from ``start_extra_worker`` with its whole process group (workerd included)."""
     _terminate(proc, group=True)
+
+
+def kill_extra_worker(proc: subprocess.Popen) -> None:
+    """Kills a worker from ``start_extra_worker`` at once (SIGKILL to its process group), as a crash would:
+    nothing it had in flight completes."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    proc.wait(timeout=10)
 
 
 def _b64url(data: bytes) -> str:

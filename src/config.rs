@@ -3,6 +3,28 @@
 
 use std::fmt;
 
+use crate::limits::{DEFAULT_LEASE_MS, DEFAULT_MAX_RECOVERIES, DEFAULT_SUBREQUEST_BUDGET, DEFAULT_WALL_BUDGET_MS};
+
+/// An optional whole number within `min..=max`, else `default`.
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError {
+                variable: name,
+                problem: format!("must be a whole number from {min} to {max}, not {raw:?}"),
+            }),
+        },
+    }
+}
+
 /// Every variable the worker reads, with its meaning. The README's
 /// configuration table mirrors this list.
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -27,6 +49,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
     ("EMAIL_FROM", "default sender for the email HTTP API"),
     ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
+    ("RUN_SUBREQUEST_BUDGET", "outbound calls per invocation before a run yields to the queue"),
+    ("RUN_WALL_BUDGET_MS", "wall time per invocation before a run yields to the queue"),
+    ("RUN_LEASE_MS", "how long an invocation owns a run without a sign of life"),
+    ("RUN_MAX_RECOVERIES", "recoveries of one run before it is failed"),
     (
         "CRM_API_URL",
         "optional CRM endpoint for create_deal, update_contact, send_notification",
@@ -83,6 +109,23 @@ pub struct Config {
     pub ai_score_url: Option<String>,
     pub email_from: Option<String>,
     pub crm_api_url: Option<String>,
+    /// How runs are split across invocations and recovered.
+    pub runs: RunSettings,
+}
+
+/// Budgets and leases of durable runs (see the README's execution guarantees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Outbound calls one invocation may make for a run before it yields
+    /// and continues through the `RUNS` queue (`RUN_SUBREQUEST_BUDGET`).
+    pub subrequest_budget: u32,
+    /// Wall time one invocation works on a run before it yields (`RUN_WALL_BUDGET_MS`).
+    pub wall_budget_ms: u64,
+    /// How long an invocation owns a run without a sign of life (`RUN_LEASE_MS`).
+    pub lease_ms: u64,
+    /// How often the scheduled recovery resumes one run before it gives up
+    /// and fails it (`RUN_MAX_RECOVERIES`).
+    pub max_recoveries: u32,
 }
 
 impl Config {
@@ -148,6 +191,12 @@ impl Config {
             ai_score_url: optional_url("AI_SCORE_URL")?,
             crm_api_url: optional_url("CRM_API_URL")?,
             email_from: get("EMAIL_FROM"),
+            runs: RunSettings {
+                subrequest_budget: number(&get, "RUN_SUBREQUEST_BUDGET", DEFAULT_SUBREQUEST_BUDGET, 8, 10_000)? as u32,
+                wall_budget_ms: number(&get, "RUN_WALL_BUDGET_MS", DEFAULT_WALL_BUDGET_MS, 1000, 900_000)?,
+                lease_ms: number(&get, "RUN_LEASE_MS", DEFAULT_LEASE_MS, 1000, 3_600_000)?,
+                max_recoveries: number(&get, "RUN_MAX_RECOVERIES", u64::from(DEFAULT_MAX_RECOVERIES), 0, 100)? as u32,
+            },
             supabase_url,
         })
     }

@@ -102,6 +102,31 @@ pub const WEBHOOK_BODY_KEPT_BYTES: usize = 64 * KIB;
 /// signs (a second signature in `webhook-signature`).
 pub const WEBHOOK_SECRET_GRACE_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// `RUN_SUBREQUEST_BUDGET` when unset: fits the Workers Free plan's 50
+/// subrequests per invocation, with room for the run's own bookkeeping.
+pub const DEFAULT_SUBREQUEST_BUDGET: u64 = 40;
+
+/// `RUN_WALL_BUDGET_MS` when unset.
+pub const DEFAULT_WALL_BUDGET_MS: u64 = 25_000;
+
+/// `RUN_LEASE_MS` when unset: longer than any step may take (`timeoutMs`
+/// at most 30 s), and renewed by every journal write.
+pub const DEFAULT_LEASE_MS: u64 = 60_000;
+
+/// `RUN_MAX_RECOVERIES` when unset.
+pub const DEFAULT_MAX_RECOVERIES: u32 = 5;
+
+/// Calls an invocation keeps back from its budget for the run's own
+/// bookkeeping (take or start, journal reads, completion, continuation).
+pub const BOOKKEEPING_CALLS: u32 = 5;
+
+/// Lifetime of the token the worker makes for a workflow owner when no
+/// user is present (queued and recovered runs), in seconds.
+pub const OWNER_TOKEN_TTL_SECS: u64 = 300;
+
+/// Runs one scheduled tick claims for recovery at most.
+pub const RECOVERY_BATCH: u32 = 50;
+
 /// Redirects `webhook_call` follows, each hop re-checked by the target guard.
 pub const MAX_REDIRECTS: usize = 3;
 
@@ -224,6 +249,13 @@ pub fn table() -> Vec<(&'static str, String)> {
             "`webhook_call` answer kept (`truncated: true` beyond)",
             size(WEBHOOK_BODY_KEPT_BYTES),
         ),
+        ("outbound calls per invocation before a run yields (`RUN_SUBREQUEST_BUDGET` default)", DEFAULT_SUBREQUEST_BUDGET.to_string()),
+        ("of which kept for the run's bookkeeping", BOOKKEEPING_CALLS.to_string()),
+        ("wall time per invocation before a run yields (`RUN_WALL_BUDGET_MS` default)", ms(DEFAULT_WALL_BUDGET_MS)),
+        ("lease of a live invocation, renewed by each journal write (`RUN_LEASE_MS` default)", ms(DEFAULT_LEASE_MS)),
+        ("recoveries of one run before it fails (`RUN_MAX_RECOVERIES` default)", DEFAULT_MAX_RECOVERIES.to_string()),
+        ("owner token for runs with no user present, valid for", ms(OWNER_TOKEN_TTL_SECS * 1000)),
+        ("runs claimed per scheduled tick", RECOVERY_BATCH.to_string()),
         (
             "redirects followed by `webhook_call` (each hop re-checked)",
             MAX_REDIRECTS.to_string(),

@@ -66,6 +66,9 @@ impl Platform for FakePlatform {
         &self.cache
     }
     fn log(&self, _line: &str) {}
+    async fn enqueue(&self, _message: &edgeflow::api::runs::RunMessage, _delay_s: u32) -> Result<(), String> {
+        Err("no queue in this test".into())
+    }
 }
 
 fn config() -> Config {

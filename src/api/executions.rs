@@ -1,7 +1,7 @@
 //! Execution routes: run a saved workflow (or an unsaved test document) as
-//! the caller, and read the run log. Each run costs three bookkeeping calls,
-//! whatever its size: read the workflow, insert the `running` row before the
-//! first step, complete it after the last.
+//! the caller, in the request or through the `RUNS` queue; read the run log
+//! (in progress: the steps journaled so far); cancel a run. The run's own
+//! life (journal, lease, completion, yield) is `api::runs`.
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -9,17 +9,16 @@ use uuid::Uuid;
 use super::body::{json_object, pagination, type_name};
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
-use crate::actions::{Actions, RunEnv};
+use super::runs::{self, NewRun, Owner, Resume, RunMessage, TABLE};
+use crate::actions::RunEnv;
 use crate::api::router::{parse_id, Route};
 use crate::auth::AuthUser;
 use crate::config::Config;
-use crate::engine::time::rfc3339_from_ms;
-use crate::engine::{execute, validate, Limits, NodeResult, RunContext};
+use crate::engine::validate;
 use crate::error::ApiError;
-use crate::limits::{MAX_IDEMPOTENCY_KEY_CHARS, MAX_RESULTS_BYTES};
+use crate::limits::{Limits, MAX_IDEMPOTENCY_KEY_CHARS};
 use crate::rest::{self, RestClient};
 
-const TABLE: &str = "workflow_executions";
 
 /// Dispatches the execution routes.
 pub async fn handle<P: Platform>(
@@ -43,6 +42,7 @@ pub async fn handle<P: Platform>(
             let ask = RunRequest {
                 trigger: trigger_data(&body)?,
                 key,
+                asynchronous: wants_async(req),
             };
             match (body.get("workflowId"), body.get("workflow")) {
                 (Some(Value::String(raw)), _) => run_saved(&caller, parse_id(raw, "workflow")?, ask).await,
@@ -55,6 +55,7 @@ pub async fn handle<P: Platform>(
                     let edges = doc.get("edges").cloned().unwrap_or_else(|| json!([]));
                     let doc = Document {
                         workflow_id: None,
+                        version: None,
                         nodes: &nodes,
                         edges: &edges,
                     };
@@ -72,6 +73,7 @@ pub async fn handle<P: Platform>(
             let ask = RunRequest {
                 trigger: trigger_data(&body)?,
                 key,
+                asynchronous: wants_async(req),
             };
             run_saved(&caller, id, ask).await
         }
@@ -92,10 +94,29 @@ pub async fn handle<P: Platform>(
             ))
         }
         Route::GetExecution(id) => {
-            let builder = db.from(TABLE).select("*").eq("id", id.to_string());
-            let row = rest::one_row(&rest::send(p, builder).await?)?
+            let mut row = runs::read(&db, p, &id.to_string())
+                .await?
                 .ok_or_else(|| ApiError::NotFound("execution not found".into()))?;
+            // In progress: the steps journaled so far, so polling shows progress.
+            if !runs::is_final(row["status"].as_str().unwrap_or("")) {
+                let steps = runs::journal(&db, p, &id.to_string()).await?;
+                row["results"] = Value::Array(steps.into_iter().map(|s| s["result"].clone()).collect());
+            }
             Ok(ApiResponse::json(200, json!({"execution": row})))
+        }
+        Route::CancelExecution(id) => {
+            let params = json!({"p_execution_id": id.to_string()});
+            if let Some(row) = rest::one_row(&rest::send(p, db.rpc("cancel_run", &params)).await?)? {
+                p.log(&format!("execution {id} cancelled by its owner"));
+                return Ok(ApiResponse::json(200, json!({"execution": row})));
+            }
+            match runs::read(&db, p, &id.to_string()).await? {
+                Some(row) => Err(ApiError::Conflict(format!(
+                    "the run already ended ({}); only queued, running or waiting runs can be cancelled",
+                    row["status"].as_str().unwrap_or("?")
+                ))),
+                None => Err(ApiError::NotFound("execution not found".into())),
+            }
         }
         other => Err(ApiError::internal(format!(
             "route {other:?} reached the execution handler"
@@ -127,6 +148,8 @@ struct Caller<'a, P> {
 struct RunRequest<'a> {
     trigger: Value,
     key: Option<&'a str>,
+    /// `Prefer: respond-async`: answer 202 at once, run from the queue.
+    asynchronous: bool,
 }
 
 async fn run_saved<P: Platform>(
@@ -137,52 +160,47 @@ async fn run_saved<P: Platform>(
     let workflow = fetch_workflow(c.db, c.p, id).await?;
     let doc = Document {
         workflow_id: Some(id),
+        version: workflow["version"].as_i64(),
         nodes: &workflow["nodes"],
         edges: &workflow["edges"],
     };
     run(c, doc, ask).await
 }
 
-/// Validates, logs the run as `running`, executes, completes the log row.
+/// Validates, logs the run with its document, then either runs it in this
+/// request (default) or hands it to the `RUNS` queue (`Prefer: respond-async`).
 async fn run<P: Platform>(
     c: &Caller<'_, P>,
     doc: Document<'_>,
     ask: RunRequest<'_>,
 ) -> Result<ApiResponse, ApiError> {
     let Caller { config, user, db, p } = *c;
-    let RunRequest { trigger, key } = ask;
-    let limits = Limits::default();
+    let RunRequest { trigger, key, asynchronous } = ask;
     let workflow_id = doc.workflow_id;
-    let graph = validate(doc.nodes, doc.edges, &limits).map_err(ApiError::InvalidWorkflow)?;
-    let execution_id = Uuid::now_v7().to_string();
-    let workflow_id_text = workflow_id.map(|id| id.to_string());
+    let graph = validate(doc.nodes, doc.edges, &Limits::default()).map_err(ApiError::InvalidWorkflow)?;
+    let owner = Owner {
+        user_id: user.user_id,
+        token: user.token.clone(),
+    };
     let owner_id = user.user_id.to_string();
-    let env = RunEnv::new(
-        config,
-        &owner_id,
-        &user.token,
-        &execution_id,
-        workflow_id_text.as_deref(),
-        p.now_ms(),
-    );
-    // Stored trigger data and the trigger's result are redacted like every
-    // output (a caller's token or a `password` field is never stored); the
-    // run itself sees the data as sent.
-    let redactor = env.redactor();
-
-    let start = json!({
-        "id": execution_id,
-        "workflow_id": workflow_id_text,
-        "user_id": user.user_id.to_string(),
-        "status": "running",
-        "trigger_type": graph.trigger_type().as_str(),
-        "trigger_data": redactor.value(&trigger),
-        "idempotency_key": key,
-    });
-    let inserted = rest::send(p, db.from(TABLE).insert(start.to_string()).select("id")).await?;
-    match rest::rows(&inserted) {
-        Ok(rows) if rows.is_empty() => return Err(ApiError::upstream("execution insert returned no row")),
-        Ok(_) => {}
+    let redactor = RunEnv::new(config, &owner_id, &user.token, "", None, 0).redactor();
+    let new_run = NewRun {
+        workflow_id,
+        workflow_version: doc.version,
+        nodes: doc.nodes,
+        edges: doc.edges,
+        trigger: trigger.clone(),
+        trigger_type: graph.trigger_type().as_str(),
+        idempotency_key: key,
+        queued: asynchronous,
+    };
+    let (execution_id, start) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
+    let inserted = rest::send(p, db.from(TABLE).insert(start.to_string()).select("*")).await?;
+    let row = match rest::rows(&inserted) {
+        Ok(rows) => rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::upstream("execution insert returned no row"))?,
         Err(conflict @ ApiError::Conflict(_)) if key.is_some() => {
             let asked = Asked {
                 key: key.unwrap_or_default(),
@@ -192,67 +210,52 @@ async fn run<P: Platform>(
             return replay(asked, conflict, db, p).await;
         }
         Err(e) => return Err(not_found_as_workflow(e, workflow_id.is_some())),
-    }
+    };
     p.log(&format!(
-        "execution {execution_id} started workflow={} user={} nodes={}",
-        workflow_id_text.as_deref().unwrap_or("unsaved"),
+        "execution {execution_id} {} workflow={} version={} user={} nodes={}",
+        if asynchronous { "queued" } else { "started" },
+        workflow_id.map(|w| w.to_string()).as_deref().unwrap_or("unsaved"),
+        doc.version.map(|v| v.to_string()).as_deref().unwrap_or("-"),
         user.user_id,
         graph.nodes().len()
     ));
-
-    let ctx = RunContext {
-        execution_id: execution_id.clone(),
-        workflow_id: workflow_id_text.clone(),
-        trigger,
-    };
-    let actions = Actions::new(env, p);
-    let mut report = execute(&graph, &ctx, &actions, p, &limits).await;
-    for result in report.results.iter_mut().filter(|r| r.node_type == "trigger") {
-        result.output = result.output.take().map(|o| redactor.value(&o));
-    }
-
-    let finish = json!({
-        "status": report.status,
-        "success": report.success,
-        "error_count": report.error_count,
-        "execution_time_ms": report.duration_ms,
-        "finished_at": rfc3339_from_ms(report.started_at_ms + report.duration_ms),
-        "results": fit_results(&report.results, MAX_RESULTS_BYTES),
-    });
-    let builder = || {
-        db.from(TABLE)
-            .eq("id", &execution_id)
-            .update(finish.to_string())
-            .select("*")
-    };
-    // One retry: losing a finished run's record is worse than a slow answer.
-    let completed = match rest::send(p, builder())
-        .await
-        .map_err(ApiError::from)
-        .and_then(|r| rest::one_row(&r))
-    {
-        Ok(Some(row)) => row,
-        first => {
-            p.log(&format!(
-                "execution {execution_id}: completing the log failed ({first:?}); retrying"
-            ));
-            rest::one_row(&rest::send(p, builder()).await?)?
-                .ok_or_else(|| ApiError::upstream("execution row vanished before completion"))?
+    if asynchronous {
+        let message = RunMessage {
+            execution_id: execution_id.clone(),
+            user_id: owner_id,
+            attempt: 0,
+        };
+        // A lost message is not a lost run: the scheduled recovery re-sends
+        // queued runs nobody took.
+        if let Err(e) = p.enqueue(&message, 0).await {
+            p.log(&format!("execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"));
         }
+        let mut resp = ApiResponse::json(202, json!({"execution": row}));
+        resp.headers.push(("Location", format!("/api/executions/{execution_id}")));
+        resp.headers.push(("Preference-Applied", "respond-async".into()));
+        return Ok(resp);
+    }
+    let from = Resume {
+        trigger,
+        journaled: vec![],
     };
-    p.log(&format!(
-        "execution {execution_id} {} in {} ms ({} failed of {} nodes)",
-        completed["status"].as_str().unwrap_or("?"),
-        report.duration_ms,
-        report.error_count,
-        report.results.len()
-    ));
-    Ok(ApiResponse::json(200, json!({"execution": completed})))
+    let row = runs::drive(config, p, &owner, &row, &graph, from).await?;
+    Ok(ApiResponse::json(200, json!({"execution": row})))
 }
 
-/// What to run: a saved workflow's document, or an unsaved one.
+/// Whether the request asks for an asynchronous answer (RFC 7240).
+fn wants_async(req: &ApiRequest) -> bool {
+    req.header("prefer").is_some_and(|prefer| {
+        prefer
+            .split([',', ';'])
+            .any(|token| token.trim().eq_ignore_ascii_case("respond-async"))
+    })
+}
+
+/// What to run: a saved workflow's document (and its version), or an unsaved one.
 struct Document<'a> {
     workflow_id: Option<Uuid>,
+    version: Option<i64>,
     nodes: &'a Value,
     edges: &'a Value,
 }
@@ -340,43 +343,9 @@ fn not_found_as_workflow(err: ApiError, saved: bool) -> ApiError {
     }
 }
 
-/// The results as stored: within `cap` bytes, by truncating the largest
-/// outputs first, so the run log can always be completed.
-pub fn fit_results(results: &[NodeResult], cap: usize) -> Value {
-    let values = results
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
-        .collect();
-    Value::Array(fit_values(values, cap))
-}
-
-fn fit_values(mut values: Vec<Value>, cap: usize) -> Vec<Value> {
-    let size = |v: &Value| v.to_string().len();
-    let mut total: usize = values.iter().map(size).sum();
-    let mut by_size: Vec<(usize, usize)> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.get("output").map(size).unwrap_or(0), i))
-        .collect();
-    by_size.sort_unstable_by(|a, b| b.cmp(a));
-    for (bytes, i) in by_size {
-        if total <= cap || bytes == 0 {
-            break;
-        }
-        values[i]["output"] = json!({"truncated": true, "bytes": bytes});
-        total = total - bytes + size(&values[i]["output"]);
-    }
-    values
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn result(id: &str, output: Value) -> Value {
-        json!({"nodeId": id, "type": "action", "status": "succeeded", "success": true,
-               "output": output, "attempts": 1, "startedAt": null, "durationMs": 0})
-    }
 
     #[test]
     fn trigger_data_compares_as_jsonb_stores_it() {
@@ -411,16 +380,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn large_outputs_are_truncated_largest_first() {
-        let values = vec![
-            result("a", json!("x".repeat(1000))),
-            result("b", json!("y".repeat(100))),
-        ];
-        let fitted = fit_values(values.clone(), 800);
-        assert_eq!(fitted[0]["output"], json!({"truncated": true, "bytes": 1002}));
-        assert_eq!(fitted[1]["output"], json!("y".repeat(100)));
-        assert_eq!(fit_values(values.clone(), 10_000), values);
-        assert_eq!(fit_results(&[], 10), json!([]));
-    }
 }

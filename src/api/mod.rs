@@ -10,6 +10,7 @@ pub mod cors;
 pub mod executions;
 pub mod openapi;
 pub mod router;
+pub mod runs;
 pub mod webhook_secret;
 pub mod workflows;
 
@@ -77,12 +78,16 @@ impl ApiResponse {
 }
 
 /// Side effects the API needs: outbound HTTP (PostgREST, JWKS, actions),
-/// time, the JWKS cache and logging. Worker futures are not `Send`.
+/// time, the JWKS cache, logging and the `RUNS` queue. Worker futures are
+/// not `Send`.
+#[allow(async_fn_in_trait)]
 pub trait Platform: Outbound + Clock {
     /// Where the JWKS cache lives (per isolate on Workers).
     fn jwks_cache(&self) -> &RefCell<Option<CachedJwks>>;
     /// One log line.
     fn log(&self, line: &str);
+    /// Sends a message to the `RUNS` queue, delivered after `delay_s` seconds.
+    async fn enqueue(&self, message: &runs::RunMessage, delay_s: u32) -> Result<(), String>;
 }
 
 /// The answer to a request refused before it could be read (body too
@@ -159,7 +164,8 @@ async fn dispatch<P: Platform>(
         Route::ExecuteSeed
         | Route::ExecuteWorkflow(_)
         | Route::ListExecutions(_)
-        | Route::GetExecution(_) => executions::handle(route, req, config, &user, p).await,
+        | Route::GetExecution(_)
+        | Route::CancelExecution(_) => executions::handle(route, req, config, &user, p).await,
         Route::GetWebhookSecret => webhook_secret::handle(false, config, &user, p).await,
         Route::RotateWebhookSecret => webhook_secret::handle(true, config, &user, p).await,
         _ => workflows::handle(route, req, config, &user, p).await,

@@ -21,6 +21,12 @@ fn idempotency_param() -> Value {
            "schema": {"type": "string", "maxLength": 200}})
 }
 
+fn prefer_param() -> Value {
+    json!({"name": "Prefer", "in": "header", "required": false,
+           "description": "respond-async (RFC 7240): answer 202 at once with the queued run (Location: /api/executions/{id}, Preference-Applied: respond-async); the RUNS queue executes it",
+           "schema": {"type": "string"}})
+}
+
 fn body(schema: Value) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
@@ -81,18 +87,18 @@ pub fn document() -> Value {
             },
             "/api/workflows/execute": {
                 "post": secured(json!({"summary": "Execute a saved workflow by id, or an unsaved document as a test run (logged with a null workflow_id)",
-                    "parameters": [idempotency_param()],
+                    "parameters": [idempotency_param(), prefer_param()],
                     "requestBody": body(json!({"type": "object", "properties": {
                         "workflowId": {"type": "string", "format": "uuid"},
                         "workflow": {"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}},
                         "triggerData": {"type": "object"}}})),
-                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)"),
+                    "responses": {"200": ok("the run, finished (or queued again when it outgrew one invocation)", execution_wrapped.clone()), "202": ok("queued (Prefer: respond-async)", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)"),
                         "422": error_response("idempotency_key_reused: the Idempotency-Key was used for another workflow or other triggerData")}}))
             },
             "/api/workflows/{id}/execute": {
-                "post": secured(json!({"summary": "Execute a saved workflow", "parameters": [id_param(), idempotency_param()],
+                "post": secured(json!({"summary": "Execute a saved workflow", "parameters": [id_param(), idempotency_param(), prefer_param()],
                     "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"triggerData": {"type": "object"}}}}}},
-                    "responses": {"200": ok("the finished run", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)"),
+                    "responses": {"200": ok("the run, finished (or queued again when it outgrew one invocation)", execution_wrapped.clone()), "202": ok("queued (Prefer: respond-async)", execution_wrapped.clone()), "400": error_response("invalid_workflow"), "404": error_response("not found (or not yours)"),
                         "422": error_response("idempotency_key_reused: the Idempotency-Key was used for another workflow or other triggerData")}}))
             },
             "/api/workflows/{id}/executions": {
@@ -103,6 +109,10 @@ pub fn document() -> Value {
             "/api/executions/{id}": {
                 "get": secured(json!({"summary": "One run", "parameters": [id_param()],
                     "responses": {"200": ok("found", execution_wrapped.clone()), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/executions/{id}/cancel": {
+                "post": secured(json!({"summary": "Cancel a queued, running or waiting run: steps in flight finish, nothing new starts", "parameters": [id_param()],
+                    "responses": {"200": ok("cancelled", execution_wrapped.clone()), "404": error_response("not found (or not yours)"), "409": error_response("conflict: the run already ended")}}))
             },
             "/api/webhook-secret": {
                 "get": secured(json!({"summary": "The caller's Standard Webhooks signing secret (created on first read)",
@@ -125,7 +135,10 @@ pub fn document() -> Value {
                     "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}}, "is_active": {"type": "boolean"}}},
                 "Execution": {"type": "object", "properties": {
                     "id": {"type": "string", "format": "uuid"}, "workflow_id": {"type": "string", "format": "uuid", "nullable": true},
-                    "status": {"type": "string", "enum": ["running", "succeeded", "failed"]}, "success": {"type": "boolean"},
+                    "status": {"type": "string", "enum": ["queued", "running", "waiting", "succeeded", "failed", "cancelled"]}, "success": {"type": "boolean"},
+                    "stop_reason": {"type": "string", "nullable": true}, "attempt": {"type": "integer"},
+                    "lease_until": {"type": "string", "format": "date-time", "nullable": true}, "resume_at": {"type": "string", "format": "date-time", "nullable": true},
+                    "workflow_version": {"type": "integer", "nullable": true}, "workflow_snapshot": {"type": "object", "nullable": true},
                     "error_count": {"type": "integer"}, "execution_time_ms": {"type": "integer", "nullable": true},
                     "executed_at": {"type": "string", "format": "date-time"}, "finished_at": {"type": "string", "format": "date-time", "nullable": true},
                     "trigger_type": {"type": "string"}, "trigger_data": {"type": "object"},

@@ -26,6 +26,8 @@ pub enum Route {
     ExecuteWorkflow(Uuid),
     ListExecutions(Uuid),
     GetExecution(Uuid),
+    /// `POST /api/executions/{id}/cancel`.
+    CancelExecution(Uuid),
     /// `GET /api/webhook-secret`: the caller's signing secret.
     GetWebhookSecret,
     /// `POST /api/webhook-secret/rotate`.
@@ -45,6 +47,7 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/workflows/{id}/execute", &["POST"], true),
     ("/api/workflows/{id}/executions", &["GET"], true),
     ("/api/executions/{id}", &["GET"], true),
+    ("/api/executions/{id}/cancel", &["POST"], true),
     ("/api/webhook-secret", &["GET"], true),
     ("/api/webhook-secret/rotate", &["POST"], true),
 ];
@@ -102,6 +105,13 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             (
                 "/api/workflows/{id}/executions",
                 pick(method, &[("GET", Route::ListExecutions(id))]),
+            )
+        }
+        ["api", "executions", id, "cancel"] => {
+            let id = parse_id(id, "execution")?;
+            (
+                "/api/executions/{id}/cancel",
+                pick(method, &[("POST", Route::CancelExecution(id))]),
             )
         }
         ["api", "executions", id] => {

@@ -4,6 +4,7 @@
 
 pub mod jwks;
 pub mod jwt;
+pub mod mint;
 
 pub use jwt::{AuthUser, Verifier, VerifyError, LEEWAY_SECS, MAX_TOKEN_BYTES};
 

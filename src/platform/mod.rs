@@ -1,15 +1,18 @@
-//! The Workers platform layer: converts between `worker` types and the pure
-//! API, and implements `api::Platform` with `worker::Fetch`.
+//! The Workers platform layer: the three entry points (`fetch`, the `RUNS`
+//! queue consumer, the scheduled recovery), conversions between `worker`
+//! types and the pure API, and `api::Platform` on `worker::Fetch`.
 
 use std::cell::RefCell;
 
 use futures_util::StreamExt;
 
 use worker::{
-    console_log, event, AbortController, Context, Env, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response,
+    console_log, event, AbortController, Context, Env, Fetch, Headers, MessageBatch, MessageBuilder, MessageExt,
+    Method, Queue, QueueRetryOptionsBuilder, Request, RequestInit, RequestRedirect, Response, ScheduleContext,
+    ScheduledEvent,
 };
 
+use crate::api::runs::{self, RunMessage};
 use crate::api::{self, ApiRequest, ApiResponse, Platform};
 use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
@@ -23,15 +26,68 @@ thread_local! {
     static JWKS_CACHE: &'static RefCell<Option<CachedJwks>> = Box::leak(Box::new(RefCell::new(None)));
 }
 
-#[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let started = worker::Date::now().as_millis();
-    let config = Config::from_lookup(|name| {
+/// The configuration from the Worker's vars and secrets.
+fn read_config(env: &Env) -> Result<Config, crate::config::ConfigError> {
+    Config::from_lookup(|name| {
         env.var(name)
             .map(|v| v.to_string())
             .ok()
             .or_else(|| env.secret(name).map(|v| v.to_string()).ok())
-    });
+    })
+}
+
+fn platform(env: &Env) -> WorkerPlatform {
+    WorkerPlatform {
+        cache: JWKS_CACHE.with(|c| *c),
+        queue: env.queue("RUNS").ok(),
+    }
+}
+
+/// One `RUNS` message per invocation (`max_batch_size = 1`): each run
+/// invocation gets the whole subrequest budget.
+#[event(queue)]
+async fn queue(batch: MessageBatch<RunMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+    let config = match read_config(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            console_log!("RUNS: configuration error: {e}; messages will be retried");
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    let platform = platform(&env);
+    for message in batch.messages()? {
+        match runs::consume(&config, &platform, message.body()).await {
+            Ok(()) => message.ack(),
+            Err(e) => {
+                console_log!(
+                    "RUNS: execution {} not advanced ({}); retried",
+                    message.body().execution_id,
+                    e.log_line()
+                );
+                message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(2).build());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every minute: recovery of runs whose invocation is gone.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let config = match read_config(&env) {
+        Ok(c) => c,
+        Err(e) => return console_log!("scheduled: configuration error: {e}"),
+    };
+    if let Err(e) = runs::recover(&config, &platform(&env)).await {
+        console_log!("scheduled: recovery failed: {}", e.log_line());
+    }
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = worker::Date::now().as_millis();
+    let config = read_config(&env);
     let config_error = config.as_ref().err().map(|e| ApiError::from(e.clone()));
     if let Some(err) = &config_error {
         console_log!("configuration error: {}", err.log_line());
@@ -55,10 +111,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             return to_response(api::reject(origin.as_deref(), config, &err));
         }
     };
-    let platform = WorkerPlatform {
-        cache: JWKS_CACHE.with(|c| *c),
-    };
-    let resp = api::handle(&api_req, config, &platform).await;
+    let resp = api::handle(&api_req, config, &platform(&env)).await;
     console_log!(
         "{} {} -> {} ({} ms)",
         api_req.method,
@@ -121,6 +174,8 @@ fn to_response(resp: ApiResponse) -> worker::Result<Response> {
 
 struct WorkerPlatform {
     cache: &'static RefCell<Option<CachedJwks>>,
+    /// The `RUNS` producer binding; `None` when the Worker has none.
+    queue: Option<Queue>,
 }
 
 /// Aborts the request when dropped: a call the engine abandons (timeout,
@@ -202,5 +257,11 @@ impl Platform for WorkerPlatform {
 
     fn log(&self, line: &str) {
         console_log!("{line}");
+    }
+
+    async fn enqueue(&self, message: &RunMessage, delay_s: u32) -> Result<(), String> {
+        let queue = self.queue.as_ref().ok_or("the Worker has no RUNS queue binding")?;
+        let built = MessageBuilder::new(message.clone()).delay_seconds(delay_s).build();
+        queue.send(built).await.map_err(|e| e.to_string())
     }
 }

@@ -43,6 +43,22 @@ def _extra_worker(name: str, overrides: dict):
     return url, proc
 
 
+@pytest.fixture
+def extra_worker():
+    """``extra_worker(name, overrides) -> (url, proc)``: workers with other settings, stopped after the test
+    (a test may also kill one itself with ``stack.kill_extra_worker``)."""
+    started = []
+
+    def start(name: str, overrides: dict):
+        url, proc = _extra_worker(name, overrides)
+        started.append(proc)
+        return url, proc
+
+    yield start
+    for proc in started:
+        stack.stop_extra_worker(proc)
+
+
 @pytest.fixture(scope="module")
 def strict_worker():
     """The worker with ALLOW_PRIVATE_TARGETS=false, as deployed."""

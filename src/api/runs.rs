@@ -1,0 +1,517 @@
+//! Durable runs: the life of a `workflow_executions` row around the engine.
+//!
+//! A run is inserted with the workflow document it executes (a snapshot, so
+//! editing the workflow never changes a run already started), then driven
+//! by invocations: the execute request itself (sync), or a `RUNS` queue
+//! message (async, continuation after a budget yield, recovery). Each
+//! invocation first owns the run (a lease, renewed by every journal write),
+//! rebuilds what earlier invocations settled from the step journal
+//! (`workflow_step_runs`), runs the rest, and then completes the row, or
+//! yields it back to the queue when its budget is used. The scheduled
+//! recovery hands runs whose lease expired to the queue again.
+//!
+//! With no user present (queue, cron) the run acts as its owner with a
+//! short-lived owner token (`auth::mint`), so RLS applies exactly as for the
+//! owner; the service role only finds and claims work (`claim_runs`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::Platform;
+use crate::actions::redact::Redactor;
+use crate::actions::{Actions, RunEnv};
+use crate::auth::mint::owner_token;
+use crate::config::Config;
+use crate::engine::time::{ms_from_rfc3339, rfc3339_from_ms};
+use crate::engine::{
+    execute, validate, Budget, Graph, Journal, JournalAck, NodeResult, NodeStatus, RunContext, RunOutcome, RunReport,
+};
+use crate::error::ApiError;
+use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES, RECOVERY_BATCH};
+use crate::rest::{self, RestClient};
+
+pub const TABLE: &str = "workflow_executions";
+const STEPS: &str = "workflow_step_runs";
+
+/// A `RUNS` queue message: work on this run, expecting it at `attempt`
+/// (the optimistic claim that makes a redelivered message harmless).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunMessage {
+    pub execution_id: String,
+    pub user_id: String,
+    pub attempt: u32,
+}
+
+/// Who a run acts as: the owner's id and a token PostgREST accepts for them.
+pub struct Owner {
+    pub user_id: Uuid,
+    pub token: String,
+}
+
+/// A run about to be inserted.
+pub struct NewRun<'a> {
+    pub workflow_id: Option<Uuid>,
+    pub workflow_version: Option<i64>,
+    pub nodes: &'a Value,
+    pub edges: &'a Value,
+    pub trigger: Value,
+    pub trigger_type: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    /// Queued for the `RUNS` consumer instead of run in this invocation.
+    pub queued: bool,
+}
+
+/// The row to insert for a new run, and its id. Trigger data is stored
+/// redacted (a caller's token or a `password` field is never stored).
+pub fn insert_row(run: &NewRun<'_>, owner: &Owner, redactor: &Redactor, now_ms: u64, lease_ms: u64) -> (String, Value) {
+    let id = Uuid::now_v7().to_string();
+    let row = json!({
+        "id": id,
+        "workflow_id": run.workflow_id.map(|w| w.to_string()),
+        "user_id": owner.user_id.to_string(),
+        "status": if run.queued { "queued" } else { "running" },
+        "trigger_type": run.trigger_type,
+        "trigger_data": redactor.value(&run.trigger),
+        "idempotency_key": run.idempotency_key,
+        "workflow_snapshot": {"nodes": run.nodes, "edges": run.edges},
+        "workflow_version": run.workflow_version,
+        "attempt": if run.queued { 0 } else { 1 },
+        "lease_until": (!run.queued).then(|| rfc3339_from_ms(now_ms + lease_ms)),
+    });
+    (id, row)
+}
+
+/// The engine's journal: every batch of settled steps goes to
+/// `journal_steps()` as the owner in one call, which also renews the lease
+/// and answers whether the run was cancelled meanwhile.
+struct PgJournal<'a, P> {
+    db: &'a RestClient,
+    p: &'a P,
+    execution_id: &'a str,
+    lease_ms: u64,
+    redactor: &'a Redactor,
+}
+
+impl<P: Platform> Journal for PgJournal<'_, P> {
+    async fn record(&self, batch: Vec<NodeResult>) -> Result<JournalAck, String> {
+        let steps: Vec<Value> = batch.iter().map(|r| step_row(r, self.redactor)).collect();
+        let params = json!({"p_execution_id": self.execution_id, "p_steps": steps, "p_lease_ms": self.lease_ms});
+        let resp = rest::send(self.p, self.db.rpc("journal_steps", &params))
+            .await
+            .map_err(|e| e.to_string())?;
+        let row = rest::one_row(&resp)
+            .map_err(|e| e.log_line())?
+            .ok_or("the run is gone or not the owner's")?;
+        Ok(JournalAck {
+            cancelled: row["status"] == "cancelled",
+        })
+    }
+}
+
+/// A step as journaled: its `NodeResult` (the trigger's output redacted like
+/// every stored value) plus the columns queries use.
+fn step_row(r: &NodeResult, redactor: &Redactor) -> Value {
+    let mut result = serde_json::to_value(r).unwrap_or(Value::Null);
+    if r.node_type == "trigger" {
+        if let Some(output) = result.get_mut("output") {
+            *output = redactor.value(output);
+        }
+    }
+    let finished = r.started_at_ms.map(|s| rfc3339_from_ms(s + r.duration_ms));
+    json!({
+        "node_id": r.node_id,
+        "item_index": -1,
+        "status": r.status,
+        "attempts": r.attempts,
+        "output": result.get("output"),
+        "error": r.error,
+        "started_at": r.started_at,
+        "finished_at": finished,
+        "result": result,
+    })
+}
+
+/// A journaled step back as a `NodeResult`; `None` for anything but a
+/// settled step (a `running` row is run again).
+pub fn result_from_step(step: &Value) -> Option<NodeResult> {
+    let r = &step["result"];
+    let status = match r["status"].as_str()? {
+        "succeeded" => NodeStatus::Succeeded,
+        "failed" => NodeStatus::Failed,
+        "skipped" => NodeStatus::Skipped,
+        _ => return None,
+    };
+    let started_at = r["startedAt"].as_str().map(str::to_string);
+    Some(NodeResult {
+        node_id: r["nodeId"].as_str()?.to_string(),
+        node_type: r["type"].as_str()?.to_string(),
+        action_id: r["actionId"].as_str().map(str::to_string),
+        status,
+        success: status == NodeStatus::Succeeded,
+        output: r.get("output").filter(|o| !o.is_null()).cloned(),
+        error: r["error"].as_str().map(str::to_string),
+        attempts: r["attempts"].as_u64().unwrap_or(0) as u32,
+        started_at_ms: started_at.as_deref().and_then(ms_from_rfc3339),
+        started_at,
+        duration_ms: r["durationMs"].as_u64().unwrap_or(0),
+    })
+}
+
+/// The journaled steps of a run, in the order they settled.
+pub async fn journal<P: Platform>(db: &RestClient, p: &P, execution_id: &str) -> Result<Vec<Value>, ApiError> {
+    let builder = db
+        .from(STEPS)
+        .select("node_id,status,result")
+        .eq("execution_id", execution_id)
+        .order("created_at.asc,id.asc");
+    rest::rows(&rest::send(p, builder).await?)
+}
+
+/// Whether a run's status is final.
+pub fn is_final(status: &str) -> bool {
+    matches!(status, "succeeded" | "failed" | "cancelled")
+}
+
+/// What an invocation resumes from: the trigger data (as sent in the
+/// request that started the run, or as stored) and the steps journaled.
+pub struct Resume {
+    pub trigger: Value,
+    pub journaled: Vec<NodeResult>,
+}
+
+/// Drives one invocation of a run the caller owns now (inserted as
+/// `running`, or taken with `take_run`), and answers the row as it is
+/// afterwards: completed, or `queued` again when the budget ran out.
+pub async fn drive<P: Platform>(
+    config: &Config,
+    p: &P,
+    owner: &Owner,
+    row: &Value,
+    graph: &Graph,
+    from: Resume,
+) -> Result<Value, ApiError> {
+    let db = RestClient::for_token(config, &owner.token);
+    let execution_id = row["id"].as_str().unwrap_or_default().to_string();
+    let workflow_id = row["workflow_id"].as_str().map(str::to_string);
+    let owner_id = owner.user_id.to_string();
+    let started_ms = row["executed_at"].as_str().and_then(ms_from_rfc3339).unwrap_or_else(|| p.now_ms());
+    let env = RunEnv::new(config, &owner_id, &owner.token, &execution_id, workflow_id.as_deref(), p.now_ms());
+    let redactor = env.redactor();
+    let ctx = RunContext {
+        execution_id: execution_id.clone(),
+        workflow_id: workflow_id.clone(),
+        trigger: from.trigger,
+        journaled: from.journaled,
+    };
+    let journal = PgJournal {
+        db: &db,
+        p,
+        execution_id: &execution_id,
+        lease_ms: config.runs.lease_ms,
+        redactor: &redactor,
+    };
+    let budget = Budget {
+        max_calls: config.runs.subrequest_budget.saturating_sub(BOOKKEEPING_CALLS),
+        wall_ms: config.runs.wall_budget_ms,
+    };
+    let actions = Actions::new(env, p);
+    let mut report = execute(graph, &ctx, &actions, p, &journal, &Limits::default(), &budget).await;
+    for result in report.results.iter_mut().filter(|r| r.node_type == "trigger") {
+        result.output = result.output.take().map(|o| redactor.value(&o));
+    }
+    if report.journal_failures > 0 {
+        p.log(&format!(
+            "execution {execution_id}: {} journal write(s) failed; the completion below carries every result",
+            report.journal_failures
+        ));
+    }
+    match report.outcome {
+        RunOutcome::Yielded => yield_run(config, p, &db, owner, &execution_id, row, &report).await,
+        RunOutcome::Finished | RunOutcome::Cancelled => {
+            complete(p, &db, &execution_id, &report, started_ms).await
+        }
+    }
+}
+
+/// Completes the row; a run cancelled meanwhile keeps its `cancelled`.
+async fn complete<P: Platform>(
+    p: &P,
+    db: &RestClient,
+    execution_id: &str,
+    report: &RunReport,
+    started_ms: u64,
+) -> Result<Value, ApiError> {
+    let now = p.now_ms();
+    let cancelled = report.outcome == RunOutcome::Cancelled;
+    let finish = json!({
+        "status": if cancelled { "cancelled".to_string() } else { serde_json::to_value(report.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default() },
+        "success": report.success && !cancelled,
+        "error_count": report.error_count,
+        "execution_time_ms": now.saturating_sub(started_ms),
+        "finished_at": rfc3339_from_ms(now),
+        "results": fit_results(&report.results, MAX_RESULTS_BYTES),
+        "stop_reason": report.stop_reason,
+        "lease_until": null,
+    });
+    let builder = || {
+        db.from(TABLE)
+            .eq("id", execution_id)
+            .in_("status", ["running", "queued", "waiting"])
+            .update(finish.to_string())
+            .select("*")
+    };
+    // One retry: losing a finished run's record is worse than a slow answer
+    // (and if both fail, the journal holds every step and recovery completes it).
+    let completed = match rest::send(p, builder()).await.map_err(ApiError::from).and_then(|r| rest::one_row(&r)) {
+        Ok(row) => row,
+        Err(first) => {
+            p.log(&format!("execution {execution_id}: completing the log failed ({first:?}); retrying"));
+            rest::one_row(&rest::send(p, builder()).await?)?
+        }
+    };
+    let row = match completed {
+        Some(row) => row,
+        // Already final: cancelled by the user while its last steps ran.
+        None => read(db, p, execution_id).await?.ok_or_else(|| ApiError::upstream("execution row vanished"))?,
+    };
+    p.log(&format!(
+        "execution {execution_id} {} ({} failed of {} nodes{})",
+        row["status"].as_str().unwrap_or("?"),
+        report.error_count,
+        report.results.len(),
+        report.stop_reason.as_deref().map(|r| format!("; {r}")).unwrap_or_default()
+    ));
+    Ok(row)
+}
+
+/// The budget ran out: the row goes back to `queued` with a lease covering
+/// the message's delivery, and a continuation message is sent.
+async fn yield_run<P: Platform>(
+    config: &Config,
+    p: &P,
+    db: &RestClient,
+    owner: &Owner,
+    execution_id: &str,
+    row: &Value,
+    report: &RunReport,
+) -> Result<Value, ApiError> {
+    let lease = rfc3339_from_ms(p.now_ms() + config.runs.lease_ms);
+    let patch = json!({"status": "queued", "lease_until": lease});
+    let builder = db
+        .from(TABLE)
+        .eq("id", execution_id)
+        .eq("status", "running")
+        .update(patch.to_string())
+        .select("*");
+    let Some(updated) = rest::one_row(&rest::send(p, builder).await?)? else {
+        // Cancelled meanwhile: nothing to continue.
+        return read(db, p, execution_id).await?.ok_or_else(|| ApiError::upstream("execution row vanished"));
+    };
+    let attempt = updated["attempt"].as_u64().or_else(|| row["attempt"].as_u64()).unwrap_or(0) as u32;
+    let message = RunMessage {
+        execution_id: execution_id.to_string(),
+        user_id: owner.user_id.to_string(),
+        attempt,
+    };
+    p.enqueue(&message, 0).await.map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
+    p.log(&format!(
+        "execution {execution_id}: budget used after {} settled steps; continues through the queue",
+        report.results.len()
+    ));
+    Ok(updated)
+}
+
+/// One row as its owner sees it.
+pub async fn read<P: Platform>(db: &RestClient, p: &P, execution_id: &str) -> Result<Option<Value>, ApiError> {
+    rest::one_row(&rest::send(p, db.from(TABLE).select("*").eq("id", execution_id)).await?)
+}
+
+/// The graph a stored run executes: its snapshot, validated again.
+pub fn snapshot_graph(row: &Value) -> Result<Graph, String> {
+    let snapshot = &row["workflow_snapshot"];
+    let edges = snapshot.get("edges").cloned().unwrap_or_else(|| json!([]));
+    validate(&snapshot["nodes"], &edges, &Limits::default()).map_err(|issues| {
+        format!(
+            "the stored workflow no longer validates: {}",
+            issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; ")
+        )
+    })
+}
+
+/// Handles one `RUNS` message: takes the run (or finds it taken, finished
+/// or cancelled, and does nothing), rebuilds it from its journal and drives
+/// it. `Err` means "deliver again later".
+pub async fn consume<P: Platform>(config: &Config, p: &P, message: &RunMessage) -> Result<(), ApiError> {
+    let user_id = Uuid::parse_str(&message.user_id).map_err(|_| ApiError::internal("RUNS message with a bad user id"))?;
+    let token = owner_token(config, user_id, p.now_ms() / 1000).map_err(|e| ApiError::Misconfigured(e.0))?;
+    let owner = Owner { user_id, token };
+    let db = RestClient::for_token(config, &owner.token);
+    let params = json!({"p_execution_id": message.execution_id, "p_expected_attempt": message.attempt,
+        "p_lease_ms": config.runs.lease_ms});
+    let Some(row) = rest::one_row(&rest::send(p, db.rpc("take_run", &params)).await?)? else {
+        p.log(&format!(
+            "execution {}: message for attempt {} dropped (taken, finished or cancelled)",
+            message.execution_id, message.attempt
+        ));
+        return Ok(());
+    };
+    let graph = match snapshot_graph(&row) {
+        Ok(graph) => graph,
+        Err(reason) => return fail(p, &db, &message.execution_id, &reason).await,
+    };
+    let journaled: Vec<NodeResult> = journal(&db, p, &message.execution_id)
+        .await?
+        .iter()
+        .filter_map(result_from_step)
+        .collect();
+    p.log(&format!(
+        "execution {} resumed (invocation {}, {} steps journaled)",
+        message.execution_id,
+        row["attempt"],
+        journaled.len()
+    ));
+    let trigger = row["trigger_data"].clone();
+    drive(config, p, &owner, &row, &graph, Resume { trigger, journaled }).await.map(|_| ())
+}
+
+/// Fails a run that cannot go on, with the reason stored.
+async fn fail<P: Platform>(p: &P, db: &RestClient, execution_id: &str, reason: &str) -> Result<(), ApiError> {
+    let patch = json!({"status": "failed", "success": false, "stop_reason": reason,
+        "finished_at": rfc3339_from_ms(p.now_ms()), "lease_until": null});
+    rest::send(p, db.from(TABLE).eq("id", execution_id).update(patch.to_string())).await?;
+    p.log(&format!("execution {execution_id} failed: {reason}"));
+    Ok(())
+}
+
+/// The scheduled recovery: claims runs whose invocation is gone (lease
+/// expired), queued runs whose message was lost, and waiting runs that are
+/// due, and sends each to the queue; runs recovered too often are failed by
+/// the claim itself. Returns (resumed, failed).
+pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usize), ApiError> {
+    let service = config
+        .service_role_key
+        .as_ref()
+        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to recover runs".into()))?;
+    let db = RestClient::for_token(config, service.expose());
+    let params = json!({"p_limit": RECOVERY_BATCH, "p_lease_ms": config.runs.lease_ms,
+        "p_max_attempts": config.runs.max_recoveries});
+    let claimed = rest::rows(&rest::send(p, db.rpc("claim_runs", &params)).await?)?;
+    let (mut resumed, mut failed) = (0, 0);
+    for run in &claimed {
+        let id = run["id"].as_str().unwrap_or_default();
+        if run["action"] == "failed" {
+            failed += 1;
+            p.log(&format!("execution {id} failed: recovered too often"));
+            continue;
+        }
+        let message = RunMessage {
+            execution_id: id.to_string(),
+            user_id: run["user_id"].as_str().unwrap_or_default().to_string(),
+            attempt: run["attempt"].as_u64().unwrap_or(0) as u32,
+        };
+        p.enqueue(&message, 0).await.map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
+        resumed += 1;
+    }
+    if !claimed.is_empty() {
+        p.log(&format!("recovery: {resumed} run(s) sent to the queue, {failed} given up"));
+    }
+    Ok((resumed, failed))
+}
+
+/// The results as stored: within `cap` bytes, by truncating the largest
+/// outputs first, so the run log can always be completed.
+pub fn fit_results(results: &[NodeResult], cap: usize) -> Value {
+    let values = results
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect();
+    Value::Array(fit_values(values, cap))
+}
+
+fn fit_values(mut values: Vec<Value>, cap: usize) -> Vec<Value> {
+    let size = |v: &Value| v.to_string().len();
+    let mut total: usize = values.iter().map(size).sum();
+    let mut by_size: Vec<(usize, usize)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.get("output").map(size).unwrap_or(0), i))
+        .collect();
+    by_size.sort_unstable_by(|a, b| b.cmp(a));
+    for (bytes, i) in by_size {
+        if total <= cap || bytes == 0 {
+            break;
+        }
+        values[i]["output"] = json!({"truncated": true, "bytes": bytes});
+        total = total - bytes + size(&values[i]["output"]);
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, output: Value) -> Value {
+        json!({"nodeId": id, "type": "action", "status": "succeeded", "success": true,
+               "output": output, "attempts": 1, "startedAt": null, "durationMs": 0})
+    }
+
+    #[test]
+    fn large_outputs_are_truncated_largest_first() {
+        let values = vec![
+            result("a", json!("x".repeat(1000))),
+            result("b", json!("y".repeat(100))),
+        ];
+        let fitted = fit_values(values.clone(), 800);
+        assert_eq!(fitted[0]["output"], json!({"truncated": true, "bytes": 1002}));
+        assert_eq!(fitted[1]["output"], json!("y".repeat(100)));
+        assert_eq!(fit_values(values.clone(), 10_000), values);
+        assert_eq!(fit_results(&[], 10), json!([]));
+    }
+
+    #[test]
+    fn a_journaled_step_reads_back_as_the_result_it_was() {
+        let r = NodeResult {
+            node_id: "a".into(),
+            node_type: "action".into(),
+            action_id: Some("webhook_call".into()),
+            status: NodeStatus::Failed,
+            success: false,
+            output: None,
+            error: Some("boom".into()),
+            attempts: 3,
+            started_at: Some(rfc3339_from_ms(1_800_000_000_123)),
+            duration_ms: 42,
+            started_at_ms: Some(1_800_000_000_123),
+        };
+        let step = step_row(&r, &Redactor::new([]));
+        assert_eq!(step["finished_at"], rfc3339_from_ms(1_800_000_000_165));
+        assert_eq!(result_from_step(&step), Some(r));
+        let running = json!({"result": {"nodeId": "a", "type": "action", "status": "running"}});
+        assert_eq!(result_from_step(&running), None);
+    }
+
+    #[test]
+    fn the_trigger_is_journaled_redacted() {
+        let mut r = NodeResult {
+            node_id: "t".into(),
+            node_type: "trigger".into(),
+            action_id: None,
+            status: NodeStatus::Succeeded,
+            success: true,
+            output: Some(json!({"password": "hunter2-hunter2", "name": "Ann"})),
+            error: None,
+            attempts: 1,
+            started_at: None,
+            duration_ms: 0,
+            started_at_ms: None,
+        };
+        let step = step_row(&r, &Redactor::new([]));
+        assert_eq!(step["result"]["output"]["password"], "[redacted]");
+        assert_eq!(step["output"]["name"], "Ann");
+        r.node_type = "action".into();
+        assert_eq!(step_row(&r, &Redactor::new([]))["output"]["password"], "hunter2-hunter2");
+    }
+}
