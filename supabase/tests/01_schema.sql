@@ -7,22 +7,24 @@ select plan(47);
 -- Tables and columns the worker relies on --------------------------------------------
 select tables_are('public',
   array['workflows', 'workflow_executions', 'contacts', 'deals', 'notifications', 'email_outbox', 'workflow_events',
-        'webhook_secrets'],
+        'webhook_secrets', 'workflow_step_runs'],
   'public holds exactly the application tables');
 select columns_are('public', 'workflows',
-  array['id', 'user_id', 'name', 'description', 'nodes', 'edges', 'is_active', 'trigger_key', 'created_at', 'updated_at']);
+  array['id', 'user_id', 'name', 'description', 'nodes', 'edges', 'is_active', 'trigger_key', 'created_at', 'updated_at',
+        'version']);
 select columns_are('public', 'workflow_executions',
   array['id', 'workflow_id', 'user_id', 'status', 'success', 'error_count', 'execution_time_ms', 'executed_at',
-        'finished_at', 'trigger_type', 'trigger_data', 'results', 'idempotency_key']);
+        'finished_at', 'trigger_type', 'trigger_data', 'results', 'idempotency_key', 'stop_reason', 'resume_at', 'attempt',
+        'lease_until', 'workflow_snapshot', 'workflow_version']);
 select columns_are('public', 'contacts',
   array['id', 'user_id', 'email', 'name', 'company', 'fields', 'created_at', 'updated_at']);
 select columns_are('public', 'deals',
-  array['id', 'user_id', 'title', 'value', 'stage', 'contact_id', 'created_at', 'updated_at']);
+  array['id', 'user_id', 'title', 'value', 'stage', 'contact_id', 'created_at', 'updated_at', 'step_key']);
 select columns_are('public', 'notifications',
-  array['id', 'user_id', 'title', 'body', 'read_at', 'created_at']);
+  array['id', 'user_id', 'title', 'body', 'read_at', 'created_at', 'step_key']);
 select columns_are('public', 'email_outbox',
   array['id', 'user_id', 'workflow_id', 'execution_id', 'recipient', 'from_address', 'subject', 'body', 'status',
-        'provider_id', 'error', 'created_at', 'updated_at']);
+        'provider_id', 'error', 'created_at', 'updated_at', 'step_key']);
 select columns_are('public', 'workflow_events',
   array['id', 'user_id', 'event_type', 'table_name', 'record_id', 'new_record', 'old_record', 'status', 'attempts',
         'claimed_at', 'processed_at', 'last_error', 'created_at']);
@@ -120,7 +122,7 @@ $$, 'no API role holds TRUNCATE, REFERENCES or TRIGGER (row level security does 
 select is_empty($$
   select c.relname from pg_class c
   where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-    and c.relname not in ('workflow_events', 'webhook_secrets')  -- narrower grants, tested in their own files
+    and c.relname not in ('workflow_events', 'webhook_secrets', 'workflow_step_runs')  -- narrower grants, tested in their own files
     and not (has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
              and has_table_privilege('authenticated', c.oid, 'SELECT')
              and has_table_privilege('authenticated', c.oid, 'INSERT')
@@ -138,8 +140,9 @@ $$, 'anon may execute no function in public');
 select is(
   (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
     where p.pronamespace = 'public'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')),
-  array['is_email_address(text)', 'rotate_webhook_secret()', 'webhook_secret()'],
-  'authenticated may execute only the webhook secret calls and the address rule its check constraints use');
+  array['cancel_run(uuid)', 'is_email_address(text)', 'journal_steps(uuid,jsonb,integer)', 'rotate_webhook_secret()',
+        'take_run(uuid,integer,integer)', 'webhook_secret()'],
+  'authenticated may execute only the webhook secret and durable run calls and the address rule its check constraints use');
 select ok(has_function_privilege('service_role', 'public.claim_workflow_events(integer, integer, integer)', 'EXECUTE'),
   'service_role may execute claim_workflow_events');
 select is_empty($$

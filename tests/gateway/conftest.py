@@ -11,7 +11,8 @@ import requests
 SCHEMA = """
 drop table if exists public.gw_notes, public.gw_items, public.gw_locked cascade;
 drop function if exists public.gw_add(int, int), public.gw_items_min(int), public.gw_echo(jsonb, text[]),
-  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_first_item();
+  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_first_item(),
+  public.gw_item_totals(jsonb);
 
 create table public.gw_items (
   id uuid primary key default gen_random_uuid(),
@@ -53,12 +54,20 @@ create function public.gw_header(name text) returns text language sql stable as
 create function public.gw_noop() returns void language sql as $$ select $$;
 create function public.gw_first_item() returns public.gw_items language sql stable as
   $$ select * from public.gw_items order by qty limit 1 $$;
+-- RETURNS TABLE (OUT columns, result type record) with a jsonb argument; plpgsql like the project's run calls.
+create function public.gw_item_totals(names jsonb) returns table (name text, total bigint)
+  language plpgsql stable as $$
+begin
+  return query select i.name, sum(i.qty)::bigint from public.gw_items i
+    where i.name in (select jsonb_array_elements_text(names)) group by i.name order by i.name;
+end $$;
 """
 
 TEARDOWN = """
 drop table if exists public.gw_notes, public.gw_items, public.gw_locked cascade;
 drop function if exists public.gw_add(int, int), public.gw_items_min(int), public.gw_echo(jsonb, text[]),
-  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_first_item();
+  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_first_item(),
+  public.gw_item_totals(jsonb);
 """
 
 

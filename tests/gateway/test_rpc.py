@@ -29,6 +29,16 @@ def test_setof_table_rows_respect_rls(rest, alice, bob, items):
     assert rest("POST", "rpc/gw_items_min", json={}).json() == []  # anon: nothing
 
 
+def test_returns_table_is_an_array_of_objects(rest, alice, bob, items):
+    res = rest("POST", "rpc/gw_item_totals", token=alice.token, json={"names": ["banana", "apple", "bob-secret"]})
+    assert res.status_code == 200, res.text
+    assert res.json() == [{"name": "apple", "total": 3}, {"name": "banana", "total": 7}]  # bob's row: RLS
+    assert rest("POST", "rpc/gw_item_totals", token=bob.token, json={"names": ["apple"]}).json() == []
+    res = rest("POST", "rpc/gw_item_totals", token=alice.token, json={"names": ["apple"]},
+               headers={"Accept": "application/vnd.pgrst.object+json"})
+    assert res.status_code == 200 and res.json() == {"name": "apple", "total": 3}, res.text
+
+
 def test_single_composite_is_an_object(rest, alice, items):
     res = rest("POST", "rpc/gw_first_item", token=alice.token)
     assert res.status_code == 200 and res.json()["name"] == "apple"

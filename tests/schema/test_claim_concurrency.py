@@ -1,12 +1,15 @@
-"""Concurrent claims of workflow events by separate sessions never hand out the same event.
+"""Concurrent claims by separate sessions never hand out the same workflow event, or the same run (claim_runs()
+for the recovery tick, take_run() for an invocation).
 
-Every claiming transaction here is rolled back, so events the tests do not own
-(if any are pending in a shared database) end up untouched.
+Every claim_workflow_events() and claim_runs() transaction here is rolled back, so events and runs the tests
+do not own (if any are due in a shared database) end up untouched; the take_run() race commits on a run of its own.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from contextlib import ExitStack
 
 import psycopg
@@ -104,3 +107,88 @@ def test_rolled_back_claims_leave_events_pending(schema_db_url, schema_user):
         rows = conn.execute("select status, attempts, claimed_at from public.workflow_events where user_id = %s",
                             [user_id]).fetchall()
     assert rows == [("pending", 0, None)] * 3
+
+
+# -- durable runs: claim_runs() and take_run() ----------------------------------------------------------
+
+def _make_due_runs(url: str, user_id: str, count: int) -> set[str]:
+    """Commits `count` running runs whose lease expired, older than anything else in the database."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "insert into public.workflow_executions (user_id, status, attempt, lease_until, executed_at)"
+            " select %s, 'running', 1, now() - interval '1 minute', now() - interval '1 day' - make_interval(secs => g)"
+            " from generate_series(1, %s) g returning id::text", [user_id, count]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _claim_runs(conn: psycopg.Connection, limit: int) -> list[tuple[str, str]]:
+    return conn.execute("select id::text, action from public.claim_runs(%s, 60000, 5)", [limit]).fetchall()
+
+
+def test_second_session_skips_runs_claimed_by_an_open_transaction(schema_db_url, schema_user):
+    mine = _make_due_runs(schema_db_url, schema_user(), 6)
+    with ExitStack() as stack:
+        first = stack.enter_context(_service_session(schema_db_url))
+        second = stack.enter_context(_service_session(schema_db_url))
+
+        claimed_first = _claim_runs(first, 2)  # not committed: its row locks stay held
+        claimed_second = _claim_runs(second, 1000)  # would block or duplicate without skip locked
+
+        ids_first = {r[0] for r in claimed_first}
+        ids_second = {r[0] for r in claimed_second}
+        assert ids_first <= mine and len(ids_first) == 2, "the first claim takes the two oldest runs"
+        assert ids_first.isdisjoint(ids_second), "a run was handed to both sessions"
+        assert mine <= ids_first | ids_second, "every due run was handed to one of them"
+        assert {action for _, action in claimed_first + claimed_second} == {"resume"}
+        first.rollback()
+        second.rollback()
+
+
+def _user_session(url: str, user_id: str) -> psycopg.Connection:
+    """A session acting as a signed-in user, the way PostgREST sets up a request."""
+    conn = psycopg.connect(url)
+    conn.execute("set local role authenticated")
+    conn.execute("select set_config('request.jwt.claims', %s, true)",
+                 [json.dumps({"sub": user_id, "role": "authenticated"})])
+    conn.execute("set local statement_timeout = '10s'")
+    return conn
+
+
+def test_two_takes_of_the_same_attempt_hand_the_run_to_one(schema_db_url, schema_user):
+    user_id = schema_user()
+    with psycopg.connect(schema_db_url, autocommit=True) as conn:
+        run_id = conn.execute("insert into public.workflow_executions (user_id, status) values (%s, 'queued')"
+                              " returning id::text", [user_id]).fetchone()[0]
+    take = "select attempt from public.take_run(%s, 0, 60000)"
+    with ExitStack() as stack:
+        first = stack.enter_context(_user_session(schema_db_url, user_id))
+        second = stack.enter_context(_user_session(schema_db_url, user_id))
+        second_pid = second.info.backend_pid
+        assert first.execute(take, [run_id]).fetchall() == [(1,)]
+
+        result: list = []
+        errors: list[BaseException] = []
+
+        def take_second() -> None:
+            try:
+                result.extend(second.execute(take, [run_id]).fetchall())
+                second.commit()
+            except BaseException as exc:  # surfaced in the main thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=take_second)
+        thread.start()
+        # The second take waits on the first's row lock; commit the first only once it does.
+        with psycopg.connect(schema_db_url, autocommit=True) as watcher:
+            deadline = time.monotonic() + 10
+            while not watcher.execute("select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                                      [second_pid]).fetchone()[0]:
+                assert time.monotonic() < deadline, "the second take_run() never waited for the first"
+                time.sleep(0.02)
+        first.commit()
+        thread.join(timeout=15)
+        assert not errors, errors
+        assert result == [], "the second take of attempt 0 must find the run already taken"
+    with psycopg.connect(schema_db_url, autocommit=True) as conn:
+        assert conn.execute("select status, attempt from public.workflow_executions where id = %s",
+                            [run_id]).fetchone() == ("running", 1)
