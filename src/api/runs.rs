@@ -396,7 +396,7 @@ pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usiz
         .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to recover runs".into()))?;
     let db = RestClient::for_token(config, service.expose());
     let params = json!({"p_limit": RECOVERY_BATCH, "p_lease_ms": config.runs.lease_ms,
-        "p_max_attempts": config.runs.max_recoveries});
+        "p_max_recoveries": config.runs.max_recoveries});
     let claimed = rest::rows(&rest::send(p, db.rpc("claim_runs", &params)).await?)?;
     let (mut resumed, mut failed) = (0, 0);
     for run in &claimed {

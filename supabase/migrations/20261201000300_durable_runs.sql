@@ -37,6 +37,8 @@ alter table public.workflow_executions
   add column attempt integer not null default 0
     constraint workflow_executions_attempt_check check (attempt >= 0),
   add column lease_until timestamptz,
+  add column recoveries integer not null default 0
+    constraint workflow_executions_recoveries_check check (recoveries >= 0),
   add column workflow_snapshot jsonb
     constraint workflow_executions_workflow_snapshot_check
       check (workflow_snapshot is null or jsonb_typeof(workflow_snapshot) = 'object'),
@@ -51,11 +53,13 @@ comment on constraint workflow_executions_workflow_snapshot_check on public.work
 comment on column public.workflow_executions.status is
   'Lifecycle: queued (accepted, waiting for its queue message) or running, waiting (paused until resume_at), then succeeded, failed or cancelled. Defaults to running (a run executed in the request).';
 comment on column public.workflow_executions.stop_reason is
-  'Why the run stopped early (the onError: stop node that failed), failed as a whole (e.g. gave up after too many invocations) or was cancelled; null otherwise.';
+  'Why the run stopped early (the onError: stop node that failed), failed as a whole (e.g. gave up after being recovered too often) or was cancelled; null otherwise.';
 comment on column public.workflow_executions.resume_at is
   'When a waiting run continues; claim_runs() hands it out from then on. Cleared by take_run().';
 comment on column public.workflow_executions.attempt is
   'Recovery state (attempt, lease_until): how many invocations have taken the run (take_run() adds one). A caller must name the current value to take the run, so a redelivered message finds it already taken.';
+comment on column public.workflow_executions.recoveries is
+  'How often claim_runs() handed the run out again after its invocation was gone (lease expired, message lost); past the worker''s limit the run is failed. Planned continuations (a due waiting run, a budget yield) do not count.';
 comment on column public.workflow_executions.lease_until is
   'While in the future, a live invocation owns the run (journal_steps() extends it); once past, claim_runs() may hand the run to another. Null before the first invocation and once the run is final.';
 comment on column public.workflow_executions.workflow_snapshot is
@@ -381,7 +385,7 @@ grant execute on function
 -- ---------------------------------------------------------------------------
 -- Security invoker like claim_workflow_events(): the service role bypasses
 -- row level security and sees every user's runs; nobody else may call it.
-create function public.claim_runs(p_limit integer, p_lease_ms integer, p_max_attempts integer)
+create function public.claim_runs(p_limit integer, p_lease_ms integer, p_max_recoveries integer)
 returns table (id uuid, user_id uuid, attempt integer, action text)
 language plpgsql
 volatile
@@ -395,8 +399,8 @@ begin
   if p_lease_ms is null or p_lease_ms < 1 then
     raise exception 'p_lease_ms must be positive' using errcode = '22023';
   end if;
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'p_max_attempts must be positive' using errcode = '22023';
+  if p_max_recoveries is null or p_max_recoveries < 0 then
+    raise exception 'p_max_recoveries must not be negative' using errcode = '22023';
   end if;
 
   -- skip locked: concurrent ticks pass over each other's rows (and over a
@@ -405,7 +409,7 @@ begin
   -- final status) excludes it, so no run is handed out twice per lease.
   return query
   with due as (
-    select e.id
+    select e.id, (e.status <> 'waiting' and e.recoveries >= p_max_recoveries) as give_up
       from public.workflow_executions e
      where (e.status = 'running' and (e.lease_until is null or e.lease_until <= now()))
         -- A queued run without a lease is given 30 seconds for its queue
@@ -421,12 +425,15 @@ begin
   ),
   claimed as (
     update public.workflow_executions e
-       set status      = case when e.attempt >= p_max_attempts then 'failed' else e.status end,
-           stop_reason = case when e.attempt >= p_max_attempts
-                              then 'gave up after ' || e.attempt || ' invocations' else e.stop_reason end,
-           finished_at = case when e.attempt >= p_max_attempts then now() else e.finished_at end,
-           success     = case when e.attempt >= p_max_attempts then false else e.success end,
-           lease_until = case when e.attempt >= p_max_attempts
+       -- A due waiting run is a planned continuation, not a recovery: it
+       -- is never given up and does not count.
+       set status      = case when d.give_up then 'failed' else e.status end,
+           stop_reason = case when d.give_up
+                              then 'gave up after being recovered ' || e.recoveries || ' times' else e.stop_reason end,
+           finished_at = case when d.give_up then now() else e.finished_at end,
+           success     = case when d.give_up then false else e.success end,
+           recoveries  = case when d.give_up or e.status = 'waiting' then e.recoveries else e.recoveries + 1 end,
+           lease_until = case when d.give_up
                               then null else now() + make_interval(secs => p_lease_ms / 1000.0) end
       from due d
      where e.id = d.id
@@ -438,7 +445,7 @@ end;
 $$;
 
 comment on function public.claim_runs(integer, integer, integer) is
-  'Recovery only (service_role): picks, oldest first, up to p_limit runs of any user that need an invocation: running or queued runs whose lease expired (or running without one), queued runs without a lease older than 30 seconds (their message was lost), and waiting runs whose resume_at has come. A run already taken p_max_attempts times is failed (stop_reason ''gave up after <n> invocations'', finished_at, success false, no lease) with action ''failed''; any other gets lease_until = now() + p_lease_ms milliseconds (so the next tick skips it while its message is in flight) and action ''resume'' with its current attempt, for the consumer''s take_run().';
+  'Recovery only (service_role): picks, oldest first, up to p_limit runs of any user that need an invocation: running or queued runs whose lease expired (or running without one), queued runs without a lease older than 30 seconds (their message was lost), and waiting runs whose resume_at has come. A running or queued run already recovered p_max_recoveries times is failed (stop_reason ''gave up after being recovered <n> times'', finished_at, success false, no lease) with action ''failed''; any other gets lease_until = now() + p_lease_ms milliseconds (so the next tick skips it while its message is in flight) and action ''resume'' with its current attempt, for the consumer''s take_run(); a running or queued one also counts one more recovery (a due waiting run is a planned continuation and counts none).';
 
 revoke execute on function public.claim_runs(integer, integer, integer) from public, anon, authenticated;
 grant execute on function public.claim_runs(integer, integer, integer) to service_role;

@@ -15,7 +15,7 @@ select columns_are('public', 'workflows',
 select columns_are('public', 'workflow_executions',
   array['id', 'workflow_id', 'user_id', 'status', 'success', 'error_count', 'execution_time_ms', 'executed_at',
         'finished_at', 'trigger_type', 'trigger_data', 'results', 'idempotency_key', 'stop_reason', 'resume_at', 'attempt',
-        'lease_until', 'workflow_snapshot', 'workflow_version']);
+        'lease_until', 'recoveries', 'workflow_snapshot', 'workflow_version']);
 select columns_are('public', 'contacts',
   array['id', 'user_id', 'email', 'name', 'company', 'fields', 'created_at', 'updated_at']);
 select columns_are('public', 'deals',

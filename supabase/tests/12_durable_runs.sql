@@ -7,7 +7,7 @@
 -- proved with two sessions in tests/schema/test_claim_concurrency.py.
 begin;
 \ir _helpers.psql
-select plan(106);
+select plan(107);
 
 -- Fixtures (as the owner) --------------------------------------------------------------------------
 insert into public.workflows (id, user_id, name) values
@@ -289,6 +289,9 @@ insert into public.workflow_executions (id, workflow_id, user_id, status, attemp
   (tests.id('c succeeded'),   tests.id('wf a'), tests.user_a(), 'succeeded', 1, null,                         null,                         now() - interval '30 minutes'),
   (tests.id('c failed'),      tests.id('wf a'), tests.user_a(), 'failed',    1, now() - interval '1 second',  null,                         now() - interval '30 minutes'),
   (tests.id('c cancelled'),   tests.id('wf a'), tests.user_a(), 'cancelled', 1, null,                         now() - interval '1 second',  now() - interval '30 minutes');
+update public.workflow_executions set recoveries = 3 where id = tests.id('c exhausted');
+-- A due waiting run never counts as a recovery, however often it waited.
+update public.workflow_executions set recoveries = 3 where id = tests.id('c due');
 select tests.act_as_service();
 select results_eq($$ select id, user_id, attempt, action from public.claim_runs(100, 60000, 3) $$,
   $$ values (tests.id('c expired'), tests.user_a(), 1, 'resume'::text),
@@ -297,7 +300,12 @@ select results_eq($$ select id, user_id, attempt, action from public.claim_runs(
             (tests.id('c due'), tests.user_a(), 2, 'resume'),
             (tests.id('c exhausted'), tests.user_b(), 3, 'failed'),
             (tests.id('c lost'), tests.user_a(), 0, 'resume') $$,
-  'claim_runs() picks, oldest first and of every user, expired and missing leases, lost queued runs and due waiting runs; a run taken 3 times is given up');
+  'claim_runs() picks, oldest first and of every user, expired and missing leases, lost queued runs and due waiting runs; a run recovered 3 times is given up');
+select results_eq(
+  $$ select id, recoveries from public.workflow_executions
+      where id in (tests.id('c expired'), tests.id('c lost'), tests.id('c due'), tests.id('c exhausted')) order by executed_at $$,
+  $$ values (tests.id('c expired'), 1), (tests.id('c due'), 3), (tests.id('c exhausted'), 3), (tests.id('c lost'), 1) $$,
+  'a recovered running or queued run counts one more recovery; a due waiting run and a given-up run do not');
 select results_eq(
   $$ select status, lease_until from public.workflow_executions
       where id in (tests.id('c expired'), tests.id('c no lease'), tests.id('c lost again'), tests.id('c due'), tests.id('c lost'))
@@ -308,7 +316,7 @@ select results_eq(
   'runs handed out keep their state and are leased for p_lease_ms while their message is in flight');
 select results_eq(
   $$ select status, stop_reason, finished_at, lease_until, success from public.workflow_executions where id = tests.id('c exhausted') $$,
-  $$ values ('failed'::text, 'gave up after 3 invocations'::text, now(), null::timestamptz, false) $$,
+  $$ values ('failed'::text, 'gave up after being recovered 3 times'::text, now(), null::timestamptz, false) $$,
   'the given-up run is failed with the reason, an end time and no lease');
 select results_eq(
   $$ select id, status, lease_until from public.workflow_executions
@@ -341,14 +349,14 @@ select tests.act_as_service();
 select results_eq($$ select id from public.claim_runs(1, 60000, 3) $$, array[tests.id('c expired')],
   'p_limit caps the runs handed out, oldest first');
 select results_eq($$ select id, action from public.claim_runs(1, 60000, 1) $$,
-  $$ values (tests.id('c no lease'), 'failed'::text) $$, 'with p_max_attempts 1 a run already taken once is given up');
-select is((select stop_reason from public.workflow_executions where id = tests.id('c no lease')), 'gave up after 1 invocations',
-  'the reason counts its invocations');
+  $$ values (tests.id('c no lease'), 'failed'::text) $$, 'with p_max_recoveries 1 a run already recovered once is given up');
+select is((select stop_reason from public.workflow_executions where id = tests.id('c no lease')), 'gave up after being recovered 1 times',
+  'the reason counts its recoveries');
 
 select throws_ok($$ select * from public.claim_runs(0, 60000, 3) $$, '22023', null, 'p_limit is at least 1');
 select throws_ok($$ select * from public.claim_runs(1001, 60000, 3) $$, '22023', null, 'p_limit is at most 1000');
 select throws_ok($$ select * from public.claim_runs(10, 0, 3) $$, '22023', null, 'p_lease_ms is positive');
-select throws_ok($$ select * from public.claim_runs(10, 60000, 0) $$, '22023', null, 'p_max_attempts is positive');
+select throws_ok($$ select * from public.claim_runs(10, 60000, -1) $$, '22023', null, 'p_max_recoveries is not negative');
 
 -- Steps go with their run ---------------------------------------------------------------------------------
 select tests.act_as_owner();

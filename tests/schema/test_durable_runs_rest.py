@@ -137,7 +137,7 @@ def test_the_run_calls_are_post_only(caller):
 
 def test_claim_runs_is_refused_to_users_and_anon(caller):
     _, a = caller()
-    args = {"p_limit": 10, "p_lease_ms": 60000, "p_max_attempts": 3}
+    args = {"p_limit": 10, "p_lease_ms": 60000, "p_max_recoveries": 3}
     res = a("POST", "rpc/claim_runs", json=args)
     assert res.status_code == 403 and res.json()["code"] == "42501", res.text
     _, anon = caller(token=None)
