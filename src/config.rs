@@ -53,6 +53,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("RUN_WALL_BUDGET_MS", "wall time per invocation before a run yields to the queue"),
     ("RUN_LEASE_MS", "how long an invocation owns a run without a sign of life"),
     ("RUN_MAX_RECOVERIES", "recoveries of one run before it is failed"),
+    ("RUN_JOURNAL", "off runs without the step journal, for measurements only"),
     (
         "CRM_API_URL",
         "optional CRM endpoint for create_deal, update_contact, send_notification",
@@ -126,6 +127,9 @@ pub struct RunSettings {
     /// How often the scheduled recovery resumes one run before it gives up
     /// and fails it (`RUN_MAX_RECOVERIES`).
     pub max_recoveries: u32,
+    /// `RUN_JOURNAL=off` runs without the step journal (no resume, no
+    /// progress while running): for measuring the journal's cost only.
+    pub journal: bool,
 }
 
 impl Config {
@@ -196,6 +200,16 @@ impl Config {
                 wall_budget_ms: number(&get, "RUN_WALL_BUDGET_MS", DEFAULT_WALL_BUDGET_MS, 1000, 900_000)?,
                 lease_ms: number(&get, "RUN_LEASE_MS", DEFAULT_LEASE_MS, 1000, 3_600_000)?,
                 max_recoveries: number(&get, "RUN_MAX_RECOVERIES", u64::from(DEFAULT_MAX_RECOVERIES), 0, 100)? as u32,
+                journal: match get("RUN_JOURNAL").as_deref() {
+                    None | Some("on") => true,
+                    Some("off") => false,
+                    Some(other) => {
+                        return Err(ConfigError {
+                            variable: "RUN_JOURNAL",
+                            problem: format!("must be on or off, not {other:?}"),
+                        })
+                    }
+                },
             },
             supabase_url,
         })

@@ -25,7 +25,8 @@ use crate::auth::mint::owner_token;
 use crate::config::Config;
 use crate::engine::time::{ms_from_rfc3339, rfc3339_from_ms};
 use crate::engine::{
-    execute, validate, Budget, Graph, Journal, JournalAck, NodeResult, NodeStatus, RunContext, RunOutcome, RunReport,
+    execute, validate, Budget, Graph, Journal, JournalAck, NoJournal, NodeResult, NodeStatus, RunContext, RunOutcome,
+    RunReport,
 };
 use crate::error::ApiError;
 use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES, RECOVERY_BATCH};
@@ -217,7 +218,12 @@ pub async fn drive<P: Platform>(
         wall_ms: config.runs.wall_budget_ms,
     };
     let actions = Actions::new(env, p);
-    let mut report = execute(graph, &ctx, &actions, p, &journal, &Limits::default(), &budget).await;
+    let limits = Limits::default();
+    let mut report = if config.runs.journal {
+        execute(graph, &ctx, &actions, p, &journal, &limits, &budget).await
+    } else {
+        execute(graph, &ctx, &actions, p, &NoJournal, &limits, &budget).await
+    };
     for result in report.results.iter_mut().filter(|r| r.node_type == "trigger") {
         result.output = result.output.take().map(|o| redactor.value(&o));
     }
