@@ -14,7 +14,7 @@ use crate::api::router::{parse_id, Route};
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::engine::time::rfc3339_from_ms;
-use crate::engine::{execute, validate, Limits, NodeResult, RunContext};
+use crate::engine::{execute, validate, Budget, Limits, NoJournal, NodeResult, RunContext};
 use crate::error::ApiError;
 use crate::limits::{MAX_IDEMPOTENCY_KEY_CHARS, MAX_RESULTS_BYTES};
 use crate::rest::{self, RestClient};
@@ -204,9 +204,19 @@ async fn run<P: Platform>(
         execution_id: execution_id.clone(),
         workflow_id: workflow_id_text.clone(),
         trigger,
+        journaled: vec![],
     };
     let actions = Actions::new(env, p);
-    let mut report = execute(&graph, &ctx, &actions, p, &limits).await;
+    let mut report = execute(
+        &graph,
+        &ctx,
+        &actions,
+        p,
+        &NoJournal,
+        &limits,
+        &Budget::unlimited(),
+    )
+    .await;
     for result in report.results.iter_mut().filter(|r| r.node_type == "trigger") {
         result.output = result.output.take().map(|o| redactor.value(&o));
     }
