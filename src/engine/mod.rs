@@ -8,6 +8,7 @@
 //! layer implements. Nothing here touches the network, storage or the
 //! `worker` crate, so all of it runs and is tested natively.
 
+pub mod budget;
 pub mod condition;
 pub mod graph;
 pub mod inputs;
@@ -26,13 +27,14 @@ mod topo;
 pub mod validate;
 
 pub use crate::limits::Limits;
+pub use budget::{Budget, JOURNAL_BATCH_CALLS};
 pub use graph::{Graph, Node, NodeId, NodeKind, OnError, TriggerType};
 pub use issue::ValidationIssue;
 pub use ports::{ActionCall, ActionError, ActionRunner, Clock, Journal, JournalAck, NoJournal};
 pub use result::{NodeResult, NodeStatus, RunOutcome, RunReport, RunStatus};
 pub use retry::RetryPolicy;
 pub use run::{execute, RunContext};
-pub use state::{Budget, Command, Event, RunState, JOURNAL_BATCH_CALLS};
+pub use state::{Command, Event, RunState};
 pub use step::ActionOutcome;
 pub use structure::check_structure;
 pub use validate::validate;

@@ -6,10 +6,11 @@
 //! run deadline, and every answer goes back to the state as an [`Event`].
 //! The report is returned once every journal write has completed.
 
+use super::budget::Budget;
 use super::graph::Graph;
 use super::ports::{ActionRunner, Clock, Journal, JournalAck};
 use super::result::{NodeResult, RunReport};
-use super::state::{Budget, Command, Event, RunState};
+use super::state::{Command, Event, RunState};
 use super::step::{run_action, ActionJob, ActionOutcome};
 use crate::limits::Limits;
 use futures_util::future::{poll_fn, LocalBoxFuture};

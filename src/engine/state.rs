@@ -12,13 +12,14 @@
 //! settled. If every incoming edge is dead (its source failed or was
 //! skipped, or it is the branch a condition did not take) the node is
 //! skipped and its own edges die. Triggers, conditions and skips settle at
-//! once; ready actions start while [`RunState::may_start`] allows it, which
+//! once; ready actions start while `RunState::may_start` allows it, which
 //! is the one place for the stop rules (`onError: stop`, run deadline,
 //! cancel), the concurrency bound and the invocation's [`Budget`]. Once the
 //! run stops, the nodes not started are skipped. Every result settled in one
 //! pass goes out as one journal batch; the run is done once nothing is in
 //! flight and every batch is acknowledged.
 
+use super::budget::{action_cost, Budget, Ledger};
 use super::graph::{Graph, NodeKind, OnError};
 use super::inputs;
 use super::ports::{ActionCall, JournalAck};
@@ -30,39 +31,6 @@ use super::template::Scope;
 use crate::limits::Limits;
 use serde_json::Value;
 use std::collections::HashMap;
-
-/// What one invocation may spend before it yields, so a run longer than a
-/// Worker invocation continues in the next one.
-///
-/// An action starts only if what is already spent or promised, plus its own
-/// worst case (`retry.max_attempts` calls and the journal batch of its
-/// result), plus one spare batch (for what a cancel settles) still fits in
-/// `max_calls`. Each journal batch counts [`JOURNAL_BATCH_CALLS`]. So a
-/// started action can always finish and be journaled within the budget. An
-/// invocation that has started nothing yet may always start one action,
-/// so a run progresses even on a budget too small for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    /// Outbound calls this invocation may make: action attempts (retries
-    /// included) and journal writes.
-    pub max_calls: u32,
-    /// No new action starts once this many ms have passed since the
-    /// invocation started; actions in flight finish.
-    pub wall_ms: u64,
-}
-
-impl Budget {
-    /// No budget: the run goes until it finishes (or hits `max_run_ms`).
-    pub fn unlimited() -> Self {
-        Self {
-            max_calls: u32::MAX,
-            wall_ms: u64::MAX,
-        }
-    }
-}
-
-/// Calls one journal batch may take: its write and the one retry the driver allows.
-pub const JOURNAL_BATCH_CALLS: u32 = 2;
 
 /// What the driver should do now.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,10 +101,7 @@ pub struct RunState<'a> {
     cancelled: bool,
     /// Nodes settled since the last journal batch, in settle order.
     unjournaled: Vec<usize>,
-    /// Calls made (finished attempts) or spent (journal batches) so far.
-    calls_spent: u32,
-    /// Calls promised to the actions in flight.
-    calls_reserved: u32,
+    calls: Ledger,
     actions_started: u32,
     journal_pending: usize,
     journal_failures: u32,
@@ -171,8 +136,7 @@ impl<'a> RunState<'a> {
             stop_reason: None,
             cancelled: false,
             unjournaled: Vec::new(),
-            calls_spent: 0,
-            calls_reserved: 0,
+            calls: Ledger::default(),
             actions_started: 0,
             journal_pending: 0,
             journal_failures: 0,
@@ -236,7 +200,7 @@ impl<'a> RunState<'a> {
                 .into_iter()
                 .filter_map(|i| self.results[i].clone())
                 .collect();
-            self.calls_spent = self.calls_spent.saturating_add(JOURNAL_BATCH_CALLS);
+            self.calls.batch();
             self.journal_pending += 1;
             commands.push(Command::Journal(batch));
         }
@@ -301,7 +265,7 @@ impl<'a> RunState<'a> {
     /// decided earlier in the same pass (even by a node that failed
     /// without running) holds for every node after it, including nodes
     /// that became ready in that pass.
-    pub fn may_start(&mut self, i: usize, now: u64) -> bool {
+    fn may_start(&mut self, i: usize, now: u64) -> bool {
         if self.stop_reason.is_none() && now >= self.deadline_ms {
             self.stop_reason = Some(self.time_limit_message());
         }
@@ -317,21 +281,10 @@ impl<'a> RunState<'a> {
         if self.actions_started == 0 && self.in_flight == 0 {
             return true;
         }
-        let batch_now = if self.unjournaled.is_empty() {
-            0
-        } else {
-            JOURNAL_BATCH_CALLS
-        };
-        let needed = [
-            self.calls_spent,
-            self.calls_reserved,
-            batch_now,
-            action_cost(retry),
-            JOURNAL_BATCH_CALLS,
-        ]
-        .into_iter()
-        .fold(0u32, u32::saturating_add);
-        needed <= self.budget.max_calls && now.saturating_sub(self.started_ms) < self.budget.wall_ms
+        let batch_due = !self.unjournaled.is_empty();
+        self.calls
+            .fits(action_cost(retry), batch_due, self.budget.max_calls)
+            && now.saturating_sub(self.started_ms) < self.budget.wall_ms
     }
 
     fn cancel(&mut self) {
@@ -411,7 +364,7 @@ impl<'a> RunState<'a> {
                 });
                 self.in_flight += 1;
                 self.actions_started += 1;
-                self.calls_reserved = self.calls_reserved.saturating_add(reserved);
+                self.calls.reserve(reserved);
                 let node_id = graph.nodes[i].id.as_str();
                 Some(Command::StartAction {
                     node: i,
@@ -439,8 +392,7 @@ impl<'a> RunState<'a> {
     fn land(&mut self, i: usize, attempts: u32) -> Option<Flight> {
         let flight = self.running.get_mut(i)?.take()?;
         self.in_flight -= 1;
-        self.calls_reserved = self.calls_reserved.saturating_sub(flight.reserved);
-        self.calls_spent = self.calls_spent.saturating_add(attempts);
+        self.calls.land(flight.reserved, attempts);
         Some(flight)
     }
 
@@ -515,9 +467,4 @@ impl<'a> RunState<'a> {
             journal_failures: self.journal_failures,
         }
     }
-}
-
-/// Calls an action may take: every attempt, and the batch of its result.
-fn action_cost(retry: &RetryPolicy) -> u32 {
-    retry.max_attempts.max(1).saturating_add(JOURNAL_BATCH_CALLS)
 }
