@@ -8,7 +8,9 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::Instant;
 
-use edgeflow::engine::{execute, validate, ActionCall, ActionError, ActionRunner, Clock, Limits, RunContext};
+use edgeflow::engine::{
+    execute, validate, ActionCall, ActionError, ActionRunner, Budget, Clock, Limits, NoJournal, RunContext,
+};
 use serde_json::{json, Value};
 
 struct Instant0;
@@ -93,11 +95,20 @@ fn bench(name: &str, nodes: &Value, edges: &Value, iterations: u32) {
         execution_id: "bench".into(),
         workflow_id: None,
         trigger: json!({"name": "Ada", "email": "ada@example.com"}),
+        journaled: vec![],
     };
     let clock = WallClock(Instant::now());
     let start = Instant::now();
     for _ in 0..iterations {
-        let report = futures_executor::block_on(execute(&graph, &ctx, &Instant0, &clock, &limits));
+        let report = futures_executor::block_on(execute(
+            &graph,
+            &ctx,
+            &Instant0,
+            &clock,
+            &NoJournal,
+            &limits,
+            &Budget::unlimited(),
+        ));
         assert!(report.success, "{:?}", report.results.iter().find(|r| !r.success));
         black_box(report);
     }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use crate::limits::{DEFAULT_LEASE_MS, DEFAULT_MAX_RECOVERIES, DEFAULT_SUBREQUEST_BUDGET, DEFAULT_WALL_BUDGET_MS};
+use crate::limits::{
+    DEFAULT_LEASE_MS, DEFAULT_MAX_RECOVERIES, DEFAULT_SUBREQUEST_BUDGET, DEFAULT_WALL_BUDGET_MS,
+};
 
 /// An optional whole number within `min..=max`, else `default`.
 fn number(
@@ -49,11 +51,23 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("EMAIL_API_KEY", "secret for EMAIL_API_URL"),
     ("EMAIL_FROM", "default sender for the email HTTP API"),
     ("AI_SCORE_URL", "optional lead-scoring service for ai_score"),
-    ("RUN_SUBREQUEST_BUDGET", "outbound calls per invocation before a run yields to the queue"),
-    ("RUN_WALL_BUDGET_MS", "wall time per invocation before a run yields to the queue"),
-    ("RUN_LEASE_MS", "how long an invocation owns a run without a sign of life"),
+    (
+        "RUN_SUBREQUEST_BUDGET",
+        "outbound calls per invocation before a run yields to the queue",
+    ),
+    (
+        "RUN_WALL_BUDGET_MS",
+        "wall time per invocation before a run yields to the queue",
+    ),
+    (
+        "RUN_LEASE_MS",
+        "how long an invocation owns a run without a sign of life",
+    ),
     ("RUN_MAX_RECOVERIES", "recoveries of one run before it is failed"),
-    ("RUN_JOURNAL", "off runs without the step journal, for measurements only"),
+    (
+        "RUN_JOURNAL",
+        "off runs without the step journal, for measurements only",
+    ),
     (
         "CRM_API_URL",
         "optional CRM endpoint for create_deal, update_contact, send_notification",
@@ -196,10 +210,22 @@ impl Config {
             crm_api_url: optional_url("CRM_API_URL")?,
             email_from: get("EMAIL_FROM"),
             runs: RunSettings {
-                subrequest_budget: number(&get, "RUN_SUBREQUEST_BUDGET", DEFAULT_SUBREQUEST_BUDGET, 8, 10_000)? as u32,
+                subrequest_budget: number(
+                    &get,
+                    "RUN_SUBREQUEST_BUDGET",
+                    DEFAULT_SUBREQUEST_BUDGET,
+                    8,
+                    10_000,
+                )? as u32,
                 wall_budget_ms: number(&get, "RUN_WALL_BUDGET_MS", DEFAULT_WALL_BUDGET_MS, 1000, 900_000)?,
                 lease_ms: number(&get, "RUN_LEASE_MS", DEFAULT_LEASE_MS, 1000, 3_600_000)?,
-                max_recoveries: number(&get, "RUN_MAX_RECOVERIES", u64::from(DEFAULT_MAX_RECOVERIES), 0, 100)? as u32,
+                max_recoveries: number(
+                    &get,
+                    "RUN_MAX_RECOVERIES",
+                    u64::from(DEFAULT_MAX_RECOVERIES),
+                    0,
+                    100,
+                )? as u32,
                 journal: match get("RUN_JOURNAL").as_deref() {
                     None | Some("on") => true,
                     Some("off") => false,

@@ -206,7 +206,7 @@ pub fn table() -> Vec<(&'static str, String)> {
             format!("1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
         ),
         (
-            "run time (nodes still running fail, the rest are skipped)",
+            "run time per invocation (nodes still running fail, the rest are skipped)",
             ms(l.max_run_ms),
         ),
         (
@@ -249,12 +249,30 @@ pub fn table() -> Vec<(&'static str, String)> {
             "`webhook_call` answer kept (`truncated: true` beyond)",
             size(WEBHOOK_BODY_KEPT_BYTES),
         ),
-        ("outbound calls per invocation before a run yields (`RUN_SUBREQUEST_BUDGET` default)", DEFAULT_SUBREQUEST_BUDGET.to_string()),
-        ("of which kept for the run's bookkeeping", BOOKKEEPING_CALLS.to_string()),
-        ("wall time per invocation before a run yields (`RUN_WALL_BUDGET_MS` default)", ms(DEFAULT_WALL_BUDGET_MS)),
-        ("lease of a live invocation, renewed by each journal write (`RUN_LEASE_MS` default)", ms(DEFAULT_LEASE_MS)),
-        ("recoveries of one run before it fails (`RUN_MAX_RECOVERIES` default)", DEFAULT_MAX_RECOVERIES.to_string()),
-        ("owner token for runs with no user present, valid for", ms(OWNER_TOKEN_TTL_SECS * 1000)),
+        (
+            "outbound calls per invocation before a run yields (`RUN_SUBREQUEST_BUDGET` default)",
+            DEFAULT_SUBREQUEST_BUDGET.to_string(),
+        ),
+        (
+            "of which kept for the run's bookkeeping",
+            BOOKKEEPING_CALLS.to_string(),
+        ),
+        (
+            "wall time per invocation before a run yields (`RUN_WALL_BUDGET_MS` default)",
+            ms(DEFAULT_WALL_BUDGET_MS),
+        ),
+        (
+            "lease of a live invocation, renewed by each journal write (`RUN_LEASE_MS` default)",
+            ms(DEFAULT_LEASE_MS),
+        ),
+        (
+            "recoveries of one run before it fails (`RUN_MAX_RECOVERIES` default)",
+            DEFAULT_MAX_RECOVERIES.to_string(),
+        ),
+        (
+            "owner token for runs with no user present, valid for",
+            ms(OWNER_TOKEN_TTL_SECS * 1000),
+        ),
         ("runs claimed per scheduled tick", RECOVERY_BATCH.to_string()),
         (
             "redirects followed by `webhook_call` (each hop re-checked)",

@@ -6,7 +6,7 @@ mod actions_support;
 
 use actions_support::*;
 use edgeflow::actions::Actions;
-use edgeflow::engine::{execute, validate, Clock, Limits, NodeStatus, RunContext};
+use edgeflow::engine::{execute, validate, Budget, Clock, Limits, NoJournal, NodeStatus, RunContext};
 use serde_json::{json, Value};
 use std::future::{pending, Future};
 
@@ -260,8 +260,17 @@ fn run_workflow(trigger: Value, out: &Fake) -> edgeflow::engine::RunReport {
         execution_id: EXECUTION_ID.into(),
         workflow_id: Some(WORKFLOW_ID.into()),
         trigger,
+        journaled: vec![],
     };
-    futures_executor::block_on(execute(&graph, &ctx, &runner, &Frozen, &limits))
+    futures_executor::block_on(execute(
+        &graph,
+        &ctx,
+        &runner,
+        &Frozen,
+        &NoJournal,
+        &limits,
+        &Budget::unlimited(),
+    ))
 }
 
 #[test]

@@ -113,6 +113,7 @@ fn the_owners_secret_is_read_once_per_run_as_the_owner() {
         let call = ActionCall {
             node_id: "action-1".into(),
             action_id: "webhook_call".into(),
+            step_key: format!("{EXECUTION_ID}:action-1"),
             inputs: json!({"url": "https://x.example/"}),
             attempt: 1,
             timeout_ms: 1000,

@@ -141,13 +141,30 @@ fn a_run_is_logged_before_its_first_step_and_completed_after_its_last() {
             )
         })
         .collect();
+    let bookkeeping: Vec<_> = order
+        .iter()
+        .filter(|(_, t)| t != "journal_steps")
+        .cloned()
+        .collect();
     let expected = [
         ("GET", "workflows"),
         ("POST", "workflow_executions"),
         ("POST", "notifications"),
         ("PATCH", "workflow_executions"),
     ];
-    assert_eq!(order, expected.map(|(m, t)| (m.to_string(), t.to_string())));
+    assert_eq!(bookkeeping, expected.map(|(m, t)| (m.to_string(), t.to_string())));
+    // Both steps were journaled (trigger, then the notification), before the completion.
+    let journal_at: Vec<usize> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, t))| t == "journal_steps")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(journal_at.len(), 2);
+    assert!(
+        journal_at.iter().all(|&i| i > 1 && i < order.len() - 1),
+        "{order:?}"
+    );
     let start = body_of(&app.sent("POST", "workflow_executions")[0]);
     assert_eq!(
         (start["status"].as_str(), start["workflow_id"].as_str()),
@@ -381,8 +398,12 @@ fn respond_async_answers_202_and_queues_the_run_without_running_it() {
     let app = App::new();
     let mut row = workflow_row(WF);
     row["version"] = json!(3);
-    app.db("GET", "workflows", 200, json!([row]))
-        .db("POST", "workflow_executions", 201, json!([stored_run("x", "queued", 0)]));
+    app.db("GET", "workflows", 200, json!([row])).db(
+        "POST",
+        "workflow_executions",
+        201,
+        json!([stored_run("x", "queued", 0)]),
+    );
     let resp = app.call_with(
         "POST",
         &format!("/api/workflows/{WF}/execute"),
@@ -390,28 +411,53 @@ fn respond_async_answers_202_and_queues_the_run_without_running_it() {
         &[("Prefer", "respond-async")],
     );
     assert_eq!(resp.status, 202, "{:?}", resp.body);
-    let header_of = |name: &str| resp.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
-    assert_eq!(header_of("Location").as_deref(), Some("/api/executions/x"));
-    assert_eq!(header_of("Preference-Applied").as_deref(), Some("respond-async"));
+    let header_of = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    };
     let start = body_of(&app.sent("POST", "workflow_executions")[0]);
-    assert_eq!((start["status"].as_str(), start["attempt"].as_u64()), (Some("queued"), Some(0)));
+    assert_eq!(
+        header_of("Location"),
+        Some(format!("/api/executions/{}", start["id"].as_str().unwrap()))
+    );
+    assert_eq!(header_of("Preference-Applied").as_deref(), Some("respond-async"));
+    assert_eq!(
+        (start["status"].as_str(), start["attempt"].as_u64()),
+        (Some("queued"), Some(0))
+    );
     assert!(start["lease_until"].is_null());
     assert_eq!(start["workflow_version"], 3);
     assert_eq!(start["workflow_snapshot"]["nodes"], workflow_row(WF)["nodes"]);
     let queued = app.p.queued.borrow();
     assert_eq!(queued.len(), 1);
-    assert_eq!((queued[0].execution_id.as_str(), queued[0].attempt), (start["id"].as_str().unwrap(), 0));
-    assert!(app.sent("POST", "notifications").is_empty(), "nothing ran in the request");
+    assert_eq!(
+        (queued[0].execution_id.as_str(), queued[0].attempt),
+        (start["id"].as_str().unwrap(), 0)
+    );
+    assert!(
+        app.sent("POST", "notifications").is_empty(),
+        "nothing ran in the request"
+    );
 }
 
 #[test]
 fn a_sync_run_journals_its_steps_and_stores_its_snapshot() {
     let app = App::new();
     script_run(&app);
-    app.db("PATCH", "workflow_executions", 200, json!([{"id": "x", "status": "succeeded"}]));
+    app.db(
+        "PATCH",
+        "workflow_executions",
+        200,
+        json!([{"id": "x", "status": "succeeded"}]),
+    );
     assert_eq!(execute(&app).status, 200);
     let start = body_of(&app.sent("POST", "workflow_executions")[0]);
-    assert_eq!((start["status"].as_str(), start["attempt"].as_u64()), (Some("running"), Some(1)));
+    assert_eq!(
+        (start["status"].as_str(), start["attempt"].as_u64()),
+        (Some("running"), Some(1))
+    );
     assert!(start["lease_until"].is_string());
     let journaled: Vec<String> = app
         .sent("POST", "rpc/journal_steps")
@@ -427,10 +473,24 @@ fn a_sync_run_journals_its_steps_and_stores_its_snapshot() {
 #[test]
 fn a_run_in_progress_shows_the_steps_journaled_so_far() {
     let app = App::new();
-    app.db("GET", "workflow_executions", 200, json!([stored_run("x", "running", 1)]))
-        .db("GET", "workflow_step_runs", 200, json!([{"node_id": "t", "status": "succeeded",
-            "result": {"nodeId": "t", "type": "trigger", "status": "succeeded"}}]));
-    let resp = app.call("GET", "/api/executions/aaaaaaaa-0000-4000-8000-000000000001", None);
+    app.db(
+        "GET",
+        "workflow_executions",
+        200,
+        json!([stored_run("x", "running", 1)]),
+    )
+    .db(
+        "GET",
+        "workflow_step_runs",
+        200,
+        json!([{"node_id": "t", "status": "succeeded",
+            "result": {"nodeId": "t", "type": "trigger", "status": "succeeded"}}]),
+    );
+    let resp = app.call(
+        "GET",
+        "/api/executions/aaaaaaaa-0000-4000-8000-000000000001",
+        None,
+    );
     assert_eq!(resp.status, 200, "{:?}", resp.body);
     assert_eq!(resp.body.unwrap()["execution"]["results"][0]["nodeId"], "t");
 }
@@ -439,22 +499,47 @@ fn a_run_in_progress_shows_the_steps_journaled_so_far() {
 fn cancel_answers_the_cancelled_run_409_for_a_finished_one_and_404_for_none() {
     let id = "aaaaaaaa-0000-4000-8000-000000000002";
     let app = App::new();
-    app.db("POST", "rpc/cancel_run", 200, json!([stored_run(id, "cancelled", 1)]));
+    app.db(
+        "POST",
+        "rpc/cancel_run",
+        200,
+        json!([stored_run(id, "cancelled", 1)]),
+    );
     let resp = app.call("POST", &format!("/api/executions/{id}/cancel"), None);
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body.unwrap()["execution"]["status"], "cancelled");
-    app.db("POST", "rpc/cancel_run", 200, json!([]))
-        .db("GET", "workflow_executions", 200, json!([stored_run(id, "succeeded", 1)]));
-    assert_eq!(error_code(&app.call("POST", &format!("/api/executions/{id}/cancel"), None), 409), "conflict");
+    app.db("POST", "rpc/cancel_run", 200, json!([])).db(
+        "GET",
+        "workflow_executions",
+        200,
+        json!([stored_run(id, "succeeded", 1)]),
+    );
+    assert_eq!(
+        error_code(
+            &app.call("POST", &format!("/api/executions/{id}/cancel"), None),
+            409
+        ),
+        "conflict"
+    );
     app.db("POST", "rpc/cancel_run", 200, json!([]))
         .db("GET", "workflow_executions", 200, json!([]));
-    assert_eq!(error_code(&app.call("POST", &format!("/api/executions/{id}/cancel"), None), 404), "not_found");
+    assert_eq!(
+        error_code(
+            &app.call("POST", &format!("/api/executions/{id}/cancel"), None),
+            404
+        ),
+        "not_found"
+    );
 }
 
 #[test]
 fn a_queued_run_is_taken_rebuilt_from_its_journal_and_completed_as_its_owner() {
     let app = App::new();
-    let message = edgeflow::api::runs::RunMessage { execution_id: "x".into(), user_id: USER.into(), attempt: 1 };
+    let message = edgeflow::api::runs::RunMessage {
+        execution_id: "x".into(),
+        user_id: USER.into(),
+        attempt: 1,
+    };
     app.db("POST", "rpc/take_run", 200, json!([stored_run("x", "running", 2)]))
         .db("GET", "workflow_step_runs", 200, json!([{"node_id": "t", "status": "succeeded", "result":
             {"nodeId": "t", "type": "trigger", "status": "succeeded", "success": true, "output": {"name": "Ann"},
@@ -465,13 +550,24 @@ fn a_queued_run_is_taken_rebuilt_from_its_journal_and_completed_as_its_owner() {
     let take = &app.sent("POST", "rpc/take_run")[0];
     assert_eq!(body_of(take)["p_expected_attempt"], 1);
     // The owner's token, minted by the worker: PostgREST sees the owner, never the service role.
-    let token = header(take, "authorization").unwrap().trim_start_matches("Bearer ").to_string();
+    let token = header(take, "authorization")
+        .unwrap()
+        .trim_start_matches("Bearer ")
+        .to_string();
     let claims: Value = {
         use base64::Engine;
         let payload = token.split('.').nth(1).unwrap();
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
     };
-    assert_eq!((claims["sub"].as_str(), claims["role"].as_str()), (Some(USER), Some("authenticated")));
+    assert_eq!(
+        (claims["sub"].as_str(), claims["role"].as_str()),
+        (Some(USER), Some("authenticated"))
+    );
     let journaled: Vec<String> = app
         .sent("POST", "rpc/journal_steps")
         .iter()
@@ -487,7 +583,11 @@ fn a_queued_run_is_taken_rebuilt_from_its_journal_and_completed_as_its_owner() {
 #[test]
 fn a_message_for_a_run_already_taken_does_nothing() {
     let app = App::new();
-    let message = edgeflow::api::runs::RunMessage { execution_id: "x".into(), user_id: USER.into(), attempt: 1 };
+    let message = edgeflow::api::runs::RunMessage {
+        execution_id: "x".into(),
+        user_id: USER.into(),
+        attempt: 1,
+    };
     app.db("POST", "rpc/take_run", 200, json!([]));
     app.consume(&message).unwrap();
     assert_eq!(app.p.requests.borrow().len(), 1);
@@ -497,26 +597,41 @@ fn a_message_for_a_run_already_taken_does_nothing() {
 fn a_run_that_outgrows_its_budget_yields_to_the_queue() {
     let app = App::with(&[("RUN_SUBREQUEST_BUDGET", "8")]);
     let mut row = workflow_row(WF);
-    let nodes: Vec<Value> = std::iter::once(json!({"id": "t", "type": "trigger", "data": {"triggerType": "manual"}}))
-        .chain((1..=6).map(|i| json!({"id": format!("n{i}"), "type": "action",
-            "data": {"actionId": "send_notification", "config": {"title": format!("step {i}")}}})))
-        .collect();
+    let nodes: Vec<Value> =
+        std::iter::once(json!({"id": "t", "type": "trigger", "data": {"triggerType": "manual"}}))
+            .chain((1..=6).map(|i| {
+                json!({"id": format!("n{i}"), "type": "action",
+            "data": {"actionId": "send_notification", "config": {"title": format!("step {i}")}}})
+            }))
+            .collect();
     let edges: Vec<Value> = (1..=6)
         .map(|i| json!({"id": format!("e{i}"), "source": if i == 1 { "t".to_string() } else { format!("n{}", i - 1) }, "target": format!("n{i}")}))
         .collect();
     row["nodes"] = json!(nodes);
     row["edges"] = json!(edges);
-    app.db("GET", "workflows", 200, json!([row]))
-        .db("POST", "workflow_executions", 201, json!([stored_run("x", "running", 1)]));
+    app.db("GET", "workflows", 200, json!([row])).db(
+        "POST",
+        "workflow_executions",
+        201,
+        json!([stored_run("x", "running", 1)]),
+    );
     for _ in 0..6 {
         app.db("POST", "notifications", 201, json!([{"id": "n"}]));
     }
-    app.db("PATCH", "workflow_executions", 200, json!([stored_run("x", "queued", 1)]));
+    app.db(
+        "PATCH",
+        "workflow_executions",
+        200,
+        json!([stored_run("x", "queued", 1)]),
+    );
     let resp = execute(&app);
     assert_eq!(resp.status, 200, "{:?}", resp.body);
     assert_eq!(resp.body.unwrap()["execution"]["status"], "queued");
     let called = app.sent("POST", "notifications").len();
-    assert!((1..6).contains(&called), "{called} steps ran in the first invocation");
+    assert!(
+        (1..6).contains(&called),
+        "{called} steps ran in the first invocation"
+    );
     let patch = body_of(&app.sent("PATCH", "workflow_executions")[0]);
     assert_eq!(patch["status"], "queued");
     let queued = app.p.queued.borrow();
@@ -526,12 +641,23 @@ fn a_run_that_outgrows_its_budget_yields_to_the_queue() {
 #[test]
 fn recovery_claims_with_the_service_role_and_queues_each_run() {
     let app = App::new();
-    app.db("POST", "rpc/claim_runs", 200, json!([
+    app.db(
+        "POST",
+        "rpc/claim_runs",
+        200,
+        json!([
         {"id": "r1", "user_id": USER, "attempt": 2, "action": "resume"},
-        {"id": "r2", "user_id": USER, "attempt": 6, "action": "failed"}]));
+        {"id": "r2", "user_id": USER, "attempt": 6, "action": "failed"}]),
+    );
     assert_eq!(app.recover().unwrap(), (1, 1));
     let claim = &app.sent("POST", "rpc/claim_runs")[0];
-    assert_eq!(header(claim, "authorization"), Some(format!("Bearer {SERVICE}").as_str()));
+    assert_eq!(
+        header(claim, "authorization"),
+        Some(format!("Bearer {SERVICE}").as_str())
+    );
     let queued = app.p.queued.borrow();
-    assert_eq!((queued.len(), queued[0].execution_id.as_str(), queued[0].attempt), (1, "r1", 2));
+    assert_eq!(
+        (queued.len(), queued[0].execution_id.as_str(), queued[0].attempt),
+        (1, "r1", 2)
+    );
 }

@@ -2,7 +2,9 @@
 
 mod engine_support;
 
-use edgeflow::engine::{Limits, NodeStatus, RunStatus};
+use edgeflow::engine::{
+    Budget, Limits, NoJournal, NodeResult, NodeStatus, RunContext, RunOutcome, RunStatus,
+};
 use engine_support::*;
 use serde_json::{json, Value};
 
@@ -531,4 +533,343 @@ fn report_serializes_with_contract_field_names() {
     assert!(failed.get("output").is_none());
     assert!(failed["startedAt"].as_str().unwrap().ends_with('Z'));
     assert_eq!(json["results"][2]["startedAt"], Value::Null);
+}
+
+// Journal, resume, yield and cancel through the driver.
+
+fn ada() -> Value {
+    json!({"name": "Ada", "email": "ada@example.com", "value": 1200})
+}
+
+/// `(nodeId, status, output, attempts)` of every result: what a resumed run
+/// must reproduce.
+fn outcomes(results: &[NodeResult]) -> Vec<(String, NodeStatus, Option<Value>, u32)> {
+    results
+        .iter()
+        .map(|r| (r.node_id.clone(), r.status, r.output.clone(), r.attempts))
+        .collect()
+}
+
+fn starts(runner: &FakeRunner) -> Vec<(String, u64)> {
+    runner
+        .calls
+        .borrow()
+        .iter()
+        .map(|c| (c.node_id.clone(), c.at))
+        .collect()
+}
+
+#[test]
+fn every_settled_result_is_journaled_once_in_batches_as_the_run_goes() {
+    let g = graph(&fixture("engine_linear"));
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let journal = FakeJournal::new(&clock);
+    let report = invoke(
+        &g,
+        &context(ada()),
+        &runner,
+        &clock,
+        &journal,
+        &Limits::default(),
+        &Budget::unlimited(),
+    );
+
+    assert_eq!(report.outcome, RunOutcome::Finished);
+    assert_eq!(
+        journal.batches(),
+        [["trigger-1"], ["notify-1"], ["deal-1"], ["hook-1"]]
+    );
+    let at: Vec<u64> = journal.writes.borrow().iter().map(|w| w.at).collect();
+    assert_eq!(at, [0, 100, 200, 300], "each batch is written when it settles");
+    assert_eq!(journal.recorded(), report.results);
+    for call in runner.calls.borrow().iter() {
+        assert_eq!(call.step_key, format!("{EXECUTION_ID}:{}", call.node_id));
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        (&json["outcome"], &json["journalFailures"]),
+        (&json!("finished"), &json!(0))
+    );
+}
+
+#[test]
+fn a_slow_journal_never_holds_back_the_next_action() {
+    let g = graph(&fixture("engine_linear"));
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let journal = FakeJournal::new(&clock).slow(1_000);
+    let report = invoke(
+        &g,
+        &context(ada()),
+        &runner,
+        &clock,
+        &journal,
+        &Limits::default(),
+        &Budget::unlimited(),
+    );
+
+    assert!(report.success);
+    assert_eq!(
+        starts(&runner),
+        [
+            ("notify-1".to_string(), 0),
+            ("deal-1".to_string(), 100),
+            ("hook-1".to_string(), 200)
+        ],
+        "the same virtual times as without a journal"
+    );
+    let at: Vec<u64> = journal.writes.borrow().iter().map(|w| w.at).collect();
+    assert_eq!(at, [0, 100, 200, 300]);
+    assert_eq!(report.duration_ms, 1_300, "the report waits for the last write");
+}
+
+#[test]
+fn a_cancelled_ack_lets_the_action_in_flight_finish_and_starts_nothing_more() {
+    // The second batch (notify-1, written at 100 ms while deal-1 starts)
+    // learns that the run was cancelled.
+    let g = graph(&fixture("engine_linear"));
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let journal = FakeJournal::new(&clock).cancel_after(2);
+    let report = invoke(
+        &g,
+        &context(ada()),
+        &runner,
+        &clock,
+        &journal,
+        &Limits::default(),
+        &Budget::unlimited(),
+    );
+
+    assert_eq!(runner.called_nodes(), ["notify-1", "deal-1"]);
+    assert_eq!(
+        statuses(&report),
+        expect(&[
+            ("trigger-1", "succeeded"),
+            ("notify-1", "succeeded"),
+            ("deal-1", "succeeded"),
+            ("hook-1", "skipped")
+        ])
+    );
+    assert_eq!(report.outcome, RunOutcome::Cancelled);
+    assert_eq!(report.stop_reason.as_deref(), Some("cancelled"));
+    assert_eq!(report.duration_ms, 200, "deal-1 finished");
+    assert_eq!(
+        journal.batches(),
+        [
+            vec!["trigger-1"],
+            vec!["notify-1"],
+            vec!["hook-1"],
+            vec!["deal-1"]
+        ]
+    );
+}
+
+#[test]
+fn a_failed_journal_write_is_retried_once_then_counted() {
+    // (writes that fail, batches lost, writes made)
+    for (failing, lost, writes) in [(0, 0, 4), (1, 0, 5), (2, 1, 5), (3, 1, 6)] {
+        let g = graph(&fixture("engine_linear"));
+        let clock = FakeClock::new();
+        let runner = FakeRunner::new(&clock);
+        let journal = FakeJournal::new(&clock).failing(failing);
+        let report = invoke(
+            &g,
+            &context(ada()),
+            &runner,
+            &clock,
+            &journal,
+            &Limits::default(),
+            &Budget::unlimited(),
+        );
+        assert!(report.success, "failing {failing}");
+        assert_eq!(report.journal_failures, lost, "failing {failing}");
+        assert_eq!(journal.writes.borrow().len(), writes, "failing {failing}");
+        assert_eq!(journal.batches().len(), 4 - lost as usize);
+        if failing == 1 {
+            let w = journal.writes.borrow();
+            assert_eq!(w[0].batch, w[1].batch, "the retry writes the same batch");
+        }
+    }
+}
+
+#[test]
+fn a_resumed_run_calls_only_the_steps_not_journaled() {
+    let g = graph(&fixture("engine_linear"));
+    let limits = Limits::default();
+    let clock = FakeClock::new();
+    let first_runner = FakeRunner::new(&clock);
+    let whole = invoke(
+        &g,
+        &context(ada()),
+        &first_runner,
+        &clock,
+        &NoJournal,
+        &limits,
+        &Budget::unlimited(),
+    );
+
+    let runner = FakeRunner::new(&clock);
+    let ctx = RunContext {
+        journaled: whole.results[..2].to_vec(),
+        ..context(ada())
+    };
+    let journal = FakeJournal::new(&clock);
+    let resumed = invoke(&g, &ctx, &runner, &clock, &journal, &limits, &Budget::unlimited());
+
+    assert_eq!(runner.called_nodes(), ["deal-1", "hook-1"]);
+    assert_eq!(
+        runner.calls_for("deal-1")[0].inputs,
+        first_runner.calls_for("deal-1")[0].inputs
+    );
+    assert_eq!(
+        runner.calls_for("deal-1")[0].step_key,
+        first_runner.calls_for("deal-1")[0].step_key
+    );
+    assert_eq!(outcomes(&resumed.results), outcomes(&whole.results));
+    assert_eq!(
+        resumed.results[..2],
+        whole.results[..2],
+        "journaled results are kept as they were"
+    );
+    assert_eq!(journal.batches(), [["deal-1"], ["hook-1"]]);
+}
+
+#[test]
+fn the_wall_budget_yields_and_the_next_invocation_finishes() {
+    let g = graph(&fixture("engine_linear"));
+    let limits = Limits::default();
+    let clock = FakeClock::new();
+    let runner = FakeRunner::new(&clock);
+    let budget = Budget {
+        max_calls: u32::MAX,
+        wall_ms: 150,
+    };
+    let first = invoke(&g, &context(ada()), &runner, &clock, &NoJournal, &limits, &budget);
+    assert_eq!(first.outcome, RunOutcome::Yielded);
+    assert_eq!(
+        statuses(&first),
+        expect(&[
+            ("trigger-1", "succeeded"),
+            ("notify-1", "succeeded"),
+            ("deal-1", "succeeded")
+        ]),
+        "deal-1 started at 100 ms, inside the budget; hook-1 would start at 200"
+    );
+    assert_eq!(first.stop_reason, None);
+
+    let ctx = RunContext {
+        journaled: first.results.clone(),
+        ..context(ada())
+    };
+    let second = invoke(&g, &ctx, &runner, &clock, &NoJournal, &limits, &budget);
+    assert_eq!(second.outcome, RunOutcome::Finished);
+    assert!(second.success);
+    assert_eq!(runner.called_nodes(), ["notify-1", "deal-1", "hook-1"]);
+}
+
+/// `t` -> `n0` -> ... -> `n<len-1>`, each templating its predecessor's
+/// output; every tenth node retries once after a 503.
+fn long_chain(len: usize) -> (Value, Vec<(String, Vec<Step>)>) {
+    let mut nodes = vec![trigger("t")];
+    let mut edges = vec![];
+    let mut scripts = vec![];
+    for i in 0..len {
+        let id = format!("n{i}");
+        let prev = if i == 0 {
+            "t".to_string()
+        } else {
+            format!("n{}", i - 1)
+        };
+        let title = if i == 0 {
+            "{{trigger.name}}".to_string()
+        } else {
+            format!("after {{{{nodes.{prev}.output.node}}}}")
+        };
+        let mut node = action(&id, "send_notification", json!({"title": title}));
+        if i % 10 == 3 {
+            node["data"]["retry"] = json!({"maxAttempts": 2, "backoffMs": 10});
+            scripts.push((
+                id.clone(),
+                vec![retryable(5, "503"), ok(10, json!({"node": id, "retried": true}))],
+            ));
+        }
+        nodes.push(node);
+        edges.push(edge(&format!("e{i}"), &prev, &id));
+    }
+    (json!({"nodes": nodes, "edges": edges}), scripts)
+}
+
+fn scripted(clock: &FakeClock, scripts: &[(String, Vec<Step>)]) -> FakeRunner {
+    scripts.iter().fold(FakeRunner::new(clock), |r, (id, steps)| {
+        r.script(id, steps.clone())
+    })
+}
+
+#[test]
+fn a_long_run_across_invocations_ends_as_the_run_in_one_go() {
+    let (doc, scripts) = long_chain(100);
+    let g = graph(&doc);
+    let limits = Limits::default();
+    let clock = FakeClock::new();
+    let whole_runner = scripted(&clock, &scripts);
+    let whole = invoke(
+        &g,
+        &context(ada()),
+        &whole_runner,
+        &clock,
+        &NoJournal,
+        &limits,
+        &Budget::unlimited(),
+    );
+    assert!(whole.success);
+
+    let budget = Budget {
+        max_calls: 20,
+        wall_ms: u64::MAX,
+    };
+    let runner = scripted(&clock, &scripts);
+    let mut journaled = vec![];
+    let mut invocations = 0;
+    let last = loop {
+        invocations += 1;
+        assert!(invocations <= 100, "the run does not progress");
+        let calls_before = runner.calls.borrow().len();
+        let journal = FakeJournal::new(&clock);
+        let ctx = RunContext {
+            journaled: journaled.clone(),
+            ..context(ada())
+        };
+        let report = invoke(&g, &ctx, &runner, &clock, &journal, &limits, &budget);
+        let calls = runner.calls.borrow().len() - calls_before + journal.writes.borrow().len();
+        assert!(calls <= 20, "invocation {invocations} made {calls} calls");
+        assert_eq!(report.stop_reason, None);
+        if report.outcome == RunOutcome::Finished {
+            break report;
+        }
+        assert_eq!(report.outcome, RunOutcome::Yielded);
+        assert!(
+            report.results.len() > journaled.len(),
+            "each invocation settles more"
+        );
+        journaled = report.results;
+    };
+
+    assert!(invocations > 5, "only {invocations} invocations");
+    assert_eq!(outcomes(&last.results), outcomes(&whole.results));
+    assert_eq!((last.status, last.error_count), (whole.status, 0));
+    let attempts = |r: &FakeRunner| -> Vec<(String, u32)> {
+        r.calls
+            .borrow()
+            .iter()
+            .map(|c| (c.node_id.clone(), c.attempt))
+            .collect()
+    };
+    assert_eq!(
+        attempts(&runner),
+        attempts(&whole_runner),
+        "every attempt made once, in order"
+    );
+    assert_eq!(last.result("n13").unwrap().attempts, 2);
 }

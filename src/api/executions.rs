@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::body::{json_object, pagination, type_name};
+use super::runs::{self, NewRun, Owner, Resume, RunMessage, TABLE};
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
-use super::runs::{self, NewRun, Owner, Resume, RunMessage, TABLE};
 use crate::actions::RunEnv;
 use crate::api::router::{parse_id, Route};
 use crate::auth::AuthUser;
@@ -18,7 +18,6 @@ use crate::engine::validate;
 use crate::error::ApiError;
 use crate::limits::{Limits, MAX_IDEMPOTENCY_KEY_CHARS};
 use crate::rest::{self, RestClient};
-
 
 /// Dispatches the execution routes.
 pub async fn handle<P: Platform>(
@@ -175,7 +174,11 @@ async fn run<P: Platform>(
     ask: RunRequest<'_>,
 ) -> Result<ApiResponse, ApiError> {
     let Caller { config, user, db, p } = *c;
-    let RunRequest { trigger, key, asynchronous } = ask;
+    let RunRequest {
+        trigger,
+        key,
+        asynchronous,
+    } = ask;
     let workflow_id = doc.workflow_id;
     let graph = validate(doc.nodes, doc.edges, &Limits::default()).map_err(ApiError::InvalidWorkflow)?;
     let owner = Owner {
@@ -194,7 +197,8 @@ async fn run<P: Platform>(
         idempotency_key: key,
         queued: asynchronous,
     };
-    let (execution_id, start) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
+    let (execution_id, start) =
+        runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
     let inserted = rest::send(p, db.from(TABLE).insert(start.to_string()).select("*")).await?;
     let row = match rest::rows(&inserted) {
         Ok(rows) => rows
@@ -228,10 +232,13 @@ async fn run<P: Platform>(
         // A lost message is not a lost run: the scheduled recovery re-sends
         // queued runs nobody took.
         if let Err(e) = p.enqueue(&message, 0).await {
-            p.log(&format!("execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"));
+            p.log(&format!(
+                "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
+            ));
         }
         let mut resp = ApiResponse::json(202, json!({"execution": row}));
-        resp.headers.push(("Location", format!("/api/executions/{execution_id}")));
+        resp.headers
+            .push(("Location", format!("/api/executions/{execution_id}")));
         resp.headers.push(("Preference-Applied", "respond-async".into()));
         return Ok(resp);
     }
@@ -379,5 +386,4 @@ mod tests {
             assert_eq!(err.details().unwrap()["field"], "Idempotency-Key");
         }
     }
-
 }

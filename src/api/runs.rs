@@ -25,8 +25,8 @@ use crate::auth::mint::owner_token;
 use crate::config::Config;
 use crate::engine::time::{ms_from_rfc3339, rfc3339_from_ms};
 use crate::engine::{
-    execute, validate, Budget, Graph, Journal, JournalAck, NoJournal, NodeResult, NodeStatus, RunContext, RunOutcome,
-    RunReport,
+    execute, validate, Budget, Graph, Journal, JournalAck, NoJournal, NodeResult, NodeStatus, RunContext,
+    RunOutcome, RunReport,
 };
 use crate::error::ApiError;
 use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES, RECOVERY_BATCH};
@@ -66,7 +66,13 @@ pub struct NewRun<'a> {
 
 /// The row to insert for a new run, and its id. Trigger data is stored
 /// redacted (a caller's token or a `password` field is never stored).
-pub fn insert_row(run: &NewRun<'_>, owner: &Owner, redactor: &Redactor, now_ms: u64, lease_ms: u64) -> (String, Value) {
+pub fn insert_row(
+    run: &NewRun<'_>,
+    owner: &Owner,
+    redactor: &Redactor,
+    now_ms: u64,
+    lease_ms: u64,
+) -> (String, Value) {
     let id = Uuid::now_v7().to_string();
     let row = json!({
         "id": id,
@@ -98,7 +104,8 @@ struct PgJournal<'a, P> {
 impl<P: Platform> Journal for PgJournal<'_, P> {
     async fn record(&self, batch: Vec<NodeResult>) -> Result<JournalAck, String> {
         let steps: Vec<Value> = batch.iter().map(|r| step_row(r, self.redactor)).collect();
-        let params = json!({"p_execution_id": self.execution_id, "p_steps": steps, "p_lease_ms": self.lease_ms});
+        let params =
+            json!({"p_execution_id": self.execution_id, "p_steps": steps, "p_lease_ms": self.lease_ms});
         let resp = rest::send(self.p, self.db.rpc("journal_steps", &params))
             .await
             .map_err(|e| e.to_string())?;
@@ -161,7 +168,11 @@ pub fn result_from_step(step: &Value) -> Option<NodeResult> {
 }
 
 /// The journaled steps of a run, in the order they settled.
-pub async fn journal<P: Platform>(db: &RestClient, p: &P, execution_id: &str) -> Result<Vec<Value>, ApiError> {
+pub async fn journal<P: Platform>(
+    db: &RestClient,
+    p: &P,
+    execution_id: &str,
+) -> Result<Vec<Value>, ApiError> {
     let builder = db
         .from(STEPS)
         .select("node_id,status,result")
@@ -197,8 +208,18 @@ pub async fn drive<P: Platform>(
     let execution_id = row["id"].as_str().unwrap_or_default().to_string();
     let workflow_id = row["workflow_id"].as_str().map(str::to_string);
     let owner_id = owner.user_id.to_string();
-    let started_ms = row["executed_at"].as_str().and_then(ms_from_rfc3339).unwrap_or_else(|| p.now_ms());
-    let env = RunEnv::new(config, &owner_id, &owner.token, &execution_id, workflow_id.as_deref(), p.now_ms());
+    let started_ms = row["executed_at"]
+        .as_str()
+        .and_then(ms_from_rfc3339)
+        .unwrap_or_else(|| p.now_ms());
+    let env = RunEnv::new(
+        config,
+        &owner_id,
+        &owner.token,
+        &execution_id,
+        workflow_id.as_deref(),
+        p.now_ms(),
+    );
     let redactor = env.redactor();
     let ctx = RunContext {
         execution_id: execution_id.clone(),
@@ -270,24 +291,36 @@ async fn complete<P: Platform>(
     };
     // One retry: losing a finished run's record is worse than a slow answer
     // (and if both fail, the journal holds every step and recovery completes it).
-    let completed = match rest::send(p, builder()).await.map_err(ApiError::from).and_then(|r| rest::one_row(&r)) {
+    let completed = match rest::send(p, builder())
+        .await
+        .map_err(ApiError::from)
+        .and_then(|r| rest::one_row(&r))
+    {
         Ok(row) => row,
         Err(first) => {
-            p.log(&format!("execution {execution_id}: completing the log failed ({first:?}); retrying"));
+            p.log(&format!(
+                "execution {execution_id}: completing the log failed ({first:?}); retrying"
+            ));
             rest::one_row(&rest::send(p, builder()).await?)?
         }
     };
     let row = match completed {
         Some(row) => row,
         // Already final: cancelled by the user while its last steps ran.
-        None => read(db, p, execution_id).await?.ok_or_else(|| ApiError::upstream("execution row vanished"))?,
+        None => read(db, p, execution_id)
+            .await?
+            .ok_or_else(|| ApiError::upstream("execution row vanished"))?,
     };
     p.log(&format!(
         "execution {execution_id} {} ({} failed of {} nodes{})",
         row["status"].as_str().unwrap_or("?"),
         report.error_count,
         report.results.len(),
-        report.stop_reason.as_deref().map(|r| format!("; {r}")).unwrap_or_default()
+        report
+            .stop_reason
+            .as_deref()
+            .map(|r| format!("; {r}"))
+            .unwrap_or_default()
     ));
     Ok(row)
 }
@@ -313,15 +346,22 @@ async fn yield_run<P: Platform>(
         .select("*");
     let Some(updated) = rest::one_row(&rest::send(p, builder).await?)? else {
         // Cancelled meanwhile: nothing to continue.
-        return read(db, p, execution_id).await?.ok_or_else(|| ApiError::upstream("execution row vanished"));
+        return read(db, p, execution_id)
+            .await?
+            .ok_or_else(|| ApiError::upstream("execution row vanished"));
     };
-    let attempt = updated["attempt"].as_u64().or_else(|| row["attempt"].as_u64()).unwrap_or(0) as u32;
+    let attempt = updated["attempt"]
+        .as_u64()
+        .or_else(|| row["attempt"].as_u64())
+        .unwrap_or(0) as u32;
     let message = RunMessage {
         execution_id: execution_id.to_string(),
         user_id: owner.user_id.to_string(),
         attempt,
     };
-    p.enqueue(&message, 0).await.map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
+    p.enqueue(&message, 0)
+        .await
+        .map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
     p.log(&format!(
         "execution {execution_id}: budget used after {} settled steps; continues through the queue",
         report.results.len()
@@ -330,7 +370,11 @@ async fn yield_run<P: Platform>(
 }
 
 /// One row as its owner sees it.
-pub async fn read<P: Platform>(db: &RestClient, p: &P, execution_id: &str) -> Result<Option<Value>, ApiError> {
+pub async fn read<P: Platform>(
+    db: &RestClient,
+    p: &P,
+    execution_id: &str,
+) -> Result<Option<Value>, ApiError> {
     rest::one_row(&rest::send(p, db.from(TABLE).select("*").eq("id", execution_id)).await?)
 }
 
@@ -341,7 +385,11 @@ pub fn snapshot_graph(row: &Value) -> Result<Graph, String> {
     validate(&snapshot["nodes"], &edges, &Limits::default()).map_err(|issues| {
         format!(
             "the stored workflow no longer validates: {}",
-            issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; ")
+            issues
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         )
     })
 }
@@ -350,7 +398,8 @@ pub fn snapshot_graph(row: &Value) -> Result<Graph, String> {
 /// or cancelled, and does nothing), rebuilds it from its journal and drives
 /// it. `Err` means "deliver again later".
 pub async fn consume<P: Platform>(config: &Config, p: &P, message: &RunMessage) -> Result<(), ApiError> {
-    let user_id = Uuid::parse_str(&message.user_id).map_err(|_| ApiError::internal("RUNS message with a bad user id"))?;
+    let user_id = Uuid::parse_str(&message.user_id)
+        .map_err(|_| ApiError::internal("RUNS message with a bad user id"))?;
     let token = owner_token(config, user_id, p.now_ms() / 1000).map_err(|e| ApiError::Misconfigured(e.0))?;
     let owner = Owner { user_id, token };
     let db = RestClient::for_token(config, &owner.token);
@@ -379,7 +428,9 @@ pub async fn consume<P: Platform>(config: &Config, p: &P, message: &RunMessage) 
         journaled.len()
     ));
     let trigger = row["trigger_data"].clone();
-    drive(config, p, &owner, &row, &graph, Resume { trigger, journaled }).await.map(|_| ())
+    drive(config, p, &owner, &row, &graph, Resume { trigger, journaled })
+        .await
+        .map(|_| ())
 }
 
 /// Fails a run that cannot go on, with the reason stored.
@@ -396,10 +447,9 @@ async fn fail<P: Platform>(p: &P, db: &RestClient, execution_id: &str, reason: &
 /// due, and sends each to the queue; runs recovered too often are failed by
 /// the claim itself. Returns (resumed, failed).
 pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usize), ApiError> {
-    let service = config
-        .service_role_key
-        .as_ref()
-        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to recover runs".into()))?;
+    let service = config.service_role_key.as_ref().ok_or_else(|| {
+        ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to recover runs".into())
+    })?;
     let db = RestClient::for_token(config, service.expose());
     let params = json!({"p_limit": RECOVERY_BATCH, "p_lease_ms": config.runs.lease_ms,
         "p_max_recoveries": config.runs.max_recoveries});
@@ -417,11 +467,15 @@ pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usiz
             user_id: run["user_id"].as_str().unwrap_or_default().to_string(),
             attempt: run["attempt"].as_u64().unwrap_or(0) as u32,
         };
-        p.enqueue(&message, 0).await.map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
+        p.enqueue(&message, 0)
+            .await
+            .map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
         resumed += 1;
     }
     if !claimed.is_empty() {
-        p.log(&format!("recovery: {resumed} run(s) sent to the queue, {failed} given up"));
+        p.log(&format!(
+            "recovery: {resumed} run(s) sent to the queue, {failed} given up"
+        ));
     }
     Ok((resumed, failed))
 }
@@ -518,6 +572,9 @@ mod tests {
         assert_eq!(step["result"]["output"]["password"], "[redacted]");
         assert_eq!(step["output"]["name"], "Ann");
         r.node_type = "action".into();
-        assert_eq!(step_row(&r, &Redactor::new([]))["output"]["password"], "hunter2-hunter2");
+        assert_eq!(
+            step_row(&r, &Redactor::new([]))["output"]["password"],
+            "hunter2-hunter2"
+        );
     }
 }

@@ -35,8 +35,12 @@ pub fn owner_token(config: &Config, owner: Uuid, now_s: u64) -> Result<String, M
         // Says who made it, for the database's logs and audit.
         "amr": [{"method": "edgeflow_run", "timestamp": now_s}],
     });
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.expose().as_bytes()))
-        .map_err(|e| MintError(format!("signing an owner token: {e}")))
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.expose().as_bytes()),
+    )
+    .map_err(|e| MintError(format!("signing an owner token: {e}")))
 }
 
 #[cfg(test)]
@@ -50,7 +54,12 @@ mod tests {
             ("SUPABASE_ANON_KEY", Some("anon")),
             ("SUPABASE_JWT_SECRET", secret),
         ];
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).and_then(|(_, v)| v.map(str::to_string))).unwrap()
+        Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .and_then(|(_, v)| v.map(str::to_string))
+        })
+        .unwrap()
     }
 
     #[test]
@@ -67,7 +76,12 @@ mod tests {
         };
         let user = verifier.verify(&token, 1_800_000_000).unwrap();
         assert_eq!(user.user_id, owner);
-        assert!(verifier.verify(&token, 1_800_000_000 + OWNER_TOKEN_TTL_SECS + 60).is_err());
-        assert!(owner_token(&config(None), owner, 0).unwrap_err().0.contains("SUPABASE_JWT_SECRET"));
+        assert!(verifier
+            .verify(&token, 1_800_000_000 + OWNER_TOKEN_TTL_SECS + 60)
+            .is_err());
+        assert!(owner_token(&config(None), owner, 0)
+            .unwrap_err()
+            .0
+            .contains("SUPABASE_JWT_SECRET"));
     }
 }

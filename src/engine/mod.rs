@@ -2,11 +2,13 @@
 //!
 //! Layout: a raw document (`serde_json::Value` nodes and edges) is checked by
 //! [`check_structure`] at save time and turned into a [`Graph`] by
-//! [`validate`]; [`execute`] runs a `Graph` through two small ports,
-//! [`ActionRunner`] and [`Clock`], which the platform layer implements. Nothing
-//! here touches the network, storage or the `worker` crate, so all of it
-//! runs and is tested natively.
+//! [`validate`]. [`RunState`] schedules a `Graph` as a pure state machine
+//! (events in, commands out); [`execute`] drives it through three small
+//! ports, [`ActionRunner`], [`Clock`] and [`Journal`], which the platform
+//! layer implements. Nothing here touches the network, storage or the
+//! `worker` crate, so all of it runs and is tested natively.
 
+pub mod budget;
 pub mod condition;
 pub mod graph;
 pub mod inputs;
@@ -16,6 +18,7 @@ pub mod ports;
 pub mod result;
 pub mod retry;
 pub mod run;
+pub mod state;
 mod step;
 mod structure;
 pub mod template;
@@ -24,11 +27,14 @@ mod topo;
 pub mod validate;
 
 pub use crate::limits::Limits;
+pub use budget::{Budget, JOURNAL_BATCH_CALLS};
 pub use graph::{Graph, Node, NodeId, NodeKind, OnError, TriggerType};
 pub use issue::ValidationIssue;
-pub use ports::{ActionCall, ActionError, ActionRunner, Clock};
-pub use result::{NodeResult, NodeStatus, RunReport, RunStatus};
+pub use ports::{ActionCall, ActionError, ActionRunner, Clock, Journal, JournalAck, NoJournal};
+pub use result::{NodeResult, NodeStatus, RunOutcome, RunReport, RunStatus};
 pub use retry::RetryPolicy;
 pub use run::{execute, RunContext};
+pub use state::{Command, Event, RunState};
+pub use step::ActionOutcome;
 pub use structure::check_structure;
 pub use validate::validate;

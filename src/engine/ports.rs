@@ -1,7 +1,9 @@
-//! The engine's only doors to the outside world: running an action and telling time.
+//! The engine's only doors to the outside world: running an action, telling
+//! time and journaling settled results.
 //!
-//! Worker futures are not `Send`, so neither trait asks for it.
+//! Worker futures are not `Send`, so no trait here asks for it.
 
+use super::result::NodeResult;
 use serde_json::Value;
 use std::fmt;
 use std::future::Future;
@@ -11,6 +13,10 @@ use std::future::Future;
 pub struct ActionCall {
     pub node_id: String,
     pub action_id: String,
+    /// `<execution_id>:<node_id>`: the same for every attempt and every
+    /// invocation of one step, so executors can make the side effect
+    /// exactly-once (sent as `Idempotency-Key`, or `webhook-id`).
+    pub step_key: String,
     /// The node's `data.config` with every template rendered.
     pub inputs: Value,
     /// 1 for the first call, 2 for the first retry, ...
@@ -63,4 +69,26 @@ pub trait Clock {
     fn now_ms(&self) -> u64;
     /// Completes after `ms` milliseconds; dropping it cancels the wait.
     fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
+}
+
+/// What a journal write learned: whether the run was cancelled meanwhile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalAck {
+    pub cancelled: bool,
+}
+
+/// Where settled results go as the run progresses (the platform writes them to Postgres).
+#[allow(async_fn_in_trait)]
+pub trait Journal {
+    /// Records one batch: every result that settled in one scheduling pass, in order.
+    async fn record(&self, batch: Vec<NodeResult>) -> Result<JournalAck, String>;
+}
+
+/// Keeps nothing; never cancelled (unsaved runs, tests, benchmarks).
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    async fn record(&self, _batch: Vec<NodeResult>) -> Result<JournalAck, String> {
+        Ok(JournalAck::default())
+    }
 }

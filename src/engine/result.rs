@@ -12,6 +12,9 @@ pub enum NodeStatus {
     Failed,
     /// Never started: every incoming edge was dead, or the run stopped first.
     Skipped,
+    /// Started and not settled yet: only in journal rows and live step
+    /// events, never in a report; a resumed run ignores such rows.
+    Running,
 }
 
 /// One node's step result, serialized as contract section 6 `NodeResult`:
@@ -90,26 +93,45 @@ pub enum RunStatus {
     Failed,
 }
 
-/// Everything a finished run produced.
+/// How an invocation of a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every node settled (or was skipped because the run stopped).
+    Finished,
+    /// The invocation's budget ran out first: `results` holds the settled
+    /// nodes only, and a later invocation continues from them.
+    Yielded,
+    /// The run was cancelled: nothing new started, nodes not started are
+    /// skipped, `stop_reason` is `"cancelled"` unless the run had already
+    /// stopped for another reason.
+    Cancelled,
+}
+
+/// Everything one invocation of a run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
     /// `succeeded` when no node failed and the run was not stopped early,
-    /// else `failed`.
+    /// else `failed`; provisional for a yielded run.
     pub status: RunStatus,
+    pub outcome: RunOutcome,
     /// `status == succeeded`.
     pub success: bool,
     /// Number of failed nodes.
     pub error_count: u32,
-    /// One result per node, in the graph's stable topological order.
+    /// One result per node (per settled node for a yielded run), in the
+    /// graph's stable topological order; journaled results included.
     pub results: Vec<NodeResult>,
     pub started_at_ms: u64,
     pub duration_ms: u64,
-    /// The run ended before every node could be considered (`onError: stop`
-    /// or the run deadline); `stop_reason` says why.
+    /// The run ended before every node could be considered (`onError: stop`,
+    /// the run deadline or a cancel); `stop_reason` says why.
     pub stopped_early: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<String>,
+    /// Journal batches lost: their write failed, and so did its one retry.
+    pub journal_failures: u32,
 }
 
 impl RunReport {

@@ -12,22 +12,24 @@ use std::cell::Cell;
 use std::pin::pin;
 
 /// How an action node ended, before it becomes a `NodeResult`.
-pub(crate) struct ActionOutcome {
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionOutcome {
+    /// The output, or the message of the last failure.
     pub result: Result<Value, String>,
+    /// Runner calls made, retries included.
     pub attempts: u32,
 }
 
 /// Everything needed to run one action node, inputs already rendered and checked.
 pub(crate) struct ActionJob<'a> {
-    pub node_id: &'a str,
-    pub action_id: &'a str,
-    pub inputs: Value,
+    /// The first attempt's call; later attempts differ only in `attempt`.
+    pub call: ActionCall,
     pub retry: RetryPolicy,
-    pub timeout_ms: u64,
+    /// Seeds the backoff jitter.
     pub execution_id: &'a str,
     pub max_output_bytes: usize,
-    /// Updated before each attempt so the scheduler can report attempts of
-    /// a node it abandons at the run deadline.
+    /// Updated before each attempt so the driver can report attempts of a
+    /// node it abandons at the run deadline.
     pub attempts_seen: &'a Cell<u32>,
 }
 
@@ -44,18 +46,13 @@ pub(crate) async fn run_action<R: ActionRunner, C: Clock>(
     loop {
         job.attempts_seen.set(attempt);
         let call = ActionCall {
-            node_id: job.node_id.to_string(),
-            action_id: job.action_id.to_string(),
-            inputs: job.inputs.clone(),
             attempt,
-            timeout_ms: job.timeout_ms,
+            ..job.call.clone()
         };
-        let outcome = match select(pin!(runner.run(call)), pin!(clock.sleep(job.timeout_ms))).await {
+        let timeout_ms = job.call.timeout_ms;
+        let outcome = match select(pin!(runner.run(call)), pin!(clock.sleep(timeout_ms))).await {
             Either::Left((result, _)) => result,
-            Either::Right(_) => Err(ActionError::Retryable(format!(
-                "timed out after {} ms",
-                job.timeout_ms
-            ))),
+            Either::Right(_) => Err(ActionError::Retryable(format!("timed out after {timeout_ms} ms"))),
         };
         let error = match outcome {
             Ok(output) => {
@@ -91,7 +88,7 @@ pub(crate) async fn run_action<R: ActionRunner, C: Clock>(
             };
         }
         clock
-            .sleep(job.retry.delay_ms(attempt, job.execution_id, job.node_id))
+            .sleep(job.retry.delay_ms(attempt, job.execution_id, &job.call.node_id))
             .await;
         attempt += 1;
     }

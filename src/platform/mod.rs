@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use futures_util::StreamExt;
 
 use worker::{
-    console_log, event, AbortController, Context, Env, Fetch, Headers, MessageBatch, MessageBuilder, MessageExt,
-    Method, Queue, QueueRetryOptionsBuilder, Request, RequestInit, RequestRedirect, Response, ScheduleContext,
-    ScheduledEvent,
+    console_log, event, AbortController, Context, Env, Fetch, Headers, MessageBatch, MessageBuilder,
+    MessageExt, Method, Queue, QueueRetryOptionsBuilder, Request, RequestInit, RequestRedirect, Response,
+    ScheduleContext, ScheduledEvent,
 };
 
 use crate::api::runs::{self, RunMessage};
@@ -260,8 +260,13 @@ impl Platform for WorkerPlatform {
     }
 
     async fn enqueue(&self, message: &RunMessage, delay_s: u32) -> Result<(), String> {
-        let queue = self.queue.as_ref().ok_or("the Worker has no RUNS queue binding")?;
-        let built = MessageBuilder::new(message.clone()).delay_seconds(delay_s).build();
+        let queue = self
+            .queue
+            .as_ref()
+            .ok_or("the Worker has no RUNS queue binding")?;
+        let built = MessageBuilder::new(message.clone())
+            .delay_seconds(delay_s)
+            .build();
         queue.send(built).await.map_err(|e| e.to_string())
     }
 }

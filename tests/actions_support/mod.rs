@@ -185,6 +185,7 @@ pub fn run_env(env: RunEnv<'_>, out: &Fake, action_id: &str, inputs: Value) -> R
     futures_executor::block_on(runner.run(ActionCall {
         node_id: "action-1".into(),
         action_id: action_id.into(),
+        step_key: format!("{EXECUTION_ID}:action-1"),
         inputs,
         attempt: 1,
         timeout_ms: 10_000,

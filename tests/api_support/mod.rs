@@ -48,7 +48,10 @@ impl Outbound for FakePlatform {
         self.requests.borrow_mut().push(req.clone());
         let table = table_of(&req.url);
         let mut script = self.script.borrow_mut();
-        match script.iter().position(|s| s.method == req.method && s.table == table) {
+        match script
+            .iter()
+            .position(|s| s.method == req.method && s.table == table)
+        {
             Some(at) => script.remove(at).unwrap().answer,
             // Journal writes succeed unless a test scripts otherwise.
             None if table == "rpc/journal_steps" => Ok(HttpResponse {
@@ -56,7 +59,10 @@ impl Outbound for FakePlatform {
                 headers: vec![],
                 body: br#"[{"status":"running","lease_until":null}]"#.to_vec(),
             }),
-            None => panic!("no scripted answer for {} {} (table {table})", req.method, req.url),
+            None => panic!(
+                "no scripted answer for {} {} (table {table})",
+                req.method, req.url
+            ),
         }
     }
 }

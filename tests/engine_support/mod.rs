@@ -1,10 +1,11 @@
 //! Shared test doubles for the engine scenarios: a virtual clock, a scripted
-//! action runner and a tiny executor that advances virtual time only when
-//! nothing else can make progress.
+//! action runner, a recording journal and a tiny executor that advances
+//! virtual time only when nothing else can make progress.
 #![allow(dead_code)]
 
 use edgeflow::engine::{
-    execute, validate, ActionCall, ActionError, ActionRunner, Clock, Graph, Limits, RunContext, RunReport,
+    execute, validate, ActionCall, ActionError, ActionRunner, Budget, Clock, Graph, Journal, JournalAck,
+    Limits, NoJournal, NodeResult, RunContext, RunReport,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -171,6 +172,7 @@ pub fn fatal(delay_ms: u64, message: &str) -> Step {
 pub struct Call {
     pub node_id: String,
     pub action_id: String,
+    pub step_key: String,
     pub attempt: u32,
     pub inputs: Value,
     pub timeout_ms: u64,
@@ -250,6 +252,7 @@ impl ActionRunner for FakeRunner {
         self.calls.borrow_mut().push(Call {
             node_id: call.node_id.clone(),
             action_id: call.action_id.clone(),
+            step_key: call.step_key.clone(),
             attempt: call.attempt,
             inputs: call.inputs.clone(),
             timeout_ms: call.timeout_ms,
@@ -290,6 +293,7 @@ pub fn context(trigger: Value) -> RunContext {
         execution_id: EXECUTION_ID.into(),
         workflow_id: Some("wf-1".into()),
         trigger,
+        journaled: vec![],
     }
 }
 
@@ -306,10 +310,122 @@ pub fn run_with(
     limits: &Limits,
 ) -> RunReport {
     let graph = graph_with(doc, limits);
-    let ctx = context(trigger);
-    let report = drive(clock, execute(&graph, &ctx, runner, clock, limits));
+    invoke(
+        &graph,
+        &context(trigger),
+        runner,
+        clock,
+        &NoJournal,
+        limits,
+        &Budget::unlimited(),
+    )
+}
+
+/// Runs one invocation of a validated graph on virtual time.
+pub fn invoke(
+    graph: &Graph,
+    ctx: &RunContext,
+    runner: &FakeRunner,
+    clock: &FakeClock,
+    journal: &impl Journal,
+    limits: &Limits,
+    budget: &Budget,
+) -> RunReport {
+    let report = drive(clock, execute(graph, ctx, runner, clock, journal, limits, budget));
     assert_eq!(runner.in_flight(), 0, "a runner call was left in flight");
     report
+}
+
+/// One write the journal saw.
+#[derive(Clone, Debug)]
+pub struct Write {
+    /// Virtual ms since `T0` when the write started.
+    pub at: u64,
+    pub batch: Vec<NodeResult>,
+    pub ok: bool,
+}
+
+/// A journal that records every write on virtual time. It can take
+/// `delay_ms` per write, fail the next writes, and answer `cancelled`
+/// from a given batch on.
+pub struct FakeJournal {
+    clock: FakeClock,
+    delay_ms: u64,
+    fail_next: Cell<u32>,
+    cancel_from: Option<usize>,
+    pub writes: RefCell<Vec<Write>>,
+}
+
+impl FakeJournal {
+    pub fn new(clock: &FakeClock) -> Self {
+        FakeJournal {
+            clock: clock.clone(),
+            delay_ms: 0,
+            fail_next: Cell::new(0),
+            cancel_from: None,
+            writes: RefCell::default(),
+        }
+    }
+
+    /// Every write takes this long.
+    pub fn slow(mut self, delay_ms: u64) -> Self {
+        self.delay_ms = delay_ms;
+        self
+    }
+
+    /// The next `n` writes fail.
+    pub fn failing(self, n: u32) -> Self {
+        self.fail_next.set(n);
+        self
+    }
+
+    /// Acks say `cancelled` once `n` batches have been recorded (the
+    /// `n`-th batch's ack included).
+    pub fn cancel_after(mut self, n: usize) -> Self {
+        self.cancel_from = Some(n);
+        self
+    }
+
+    /// The batches recorded, as node ids.
+    pub fn batches(&self) -> Vec<Vec<String>> {
+        self.writes
+            .borrow()
+            .iter()
+            .filter(|w| w.ok)
+            .map(|w| w.batch.iter().map(|r| r.node_id.clone()).collect())
+            .collect()
+    }
+
+    /// Every result recorded, in write order.
+    pub fn recorded(&self) -> Vec<NodeResult> {
+        self.writes
+            .borrow()
+            .iter()
+            .filter(|w| w.ok)
+            .flat_map(|w| w.batch.clone())
+            .collect()
+    }
+}
+
+impl Journal for FakeJournal {
+    async fn record(&self, batch: Vec<NodeResult>) -> Result<JournalAck, String> {
+        let at = self.clock.elapsed();
+        let ok = self.fail_next.get() == 0;
+        if !ok {
+            self.fail_next.set(self.fail_next.get() - 1);
+        }
+        self.writes.borrow_mut().push(Write { at, batch, ok });
+        if self.delay_ms > 0 {
+            self.clock.sleep(self.delay_ms).await;
+        }
+        if !ok {
+            return Err("journal unavailable".into());
+        }
+        let recorded = self.writes.borrow().iter().filter(|w| w.ok).count();
+        Ok(JournalAck {
+            cancelled: self.cancel_from.is_some_and(|n| recorded >= n),
+        })
+    }
 }
 
 /// `(nodeId, status)` of every result, in report order.
