@@ -593,12 +593,12 @@ fn every_settled_result_is_journaled_once_in_batches_as_the_run_goes() {
     );
 }
 
-#[test]
-fn a_slow_journal_never_holds_back_the_next_action() {
+/// Starts of a linear run whose journal takes `write_ms` per write.
+fn linear_with_journal(write_ms: u64) -> (Vec<(String, u64)>, Vec<u64>, u64) {
     let g = graph(&fixture("engine_linear"));
     let clock = FakeClock::new();
     let runner = FakeRunner::new(&clock);
-    let journal = FakeJournal::new(&clock).slow(1_000);
+    let journal = FakeJournal::new(&clock).slow(write_ms);
     let report = invoke(
         &g,
         &context(ada()),
@@ -608,10 +608,17 @@ fn a_slow_journal_never_holds_back_the_next_action() {
         &Limits::default(),
         &Budget::unlimited(),
     );
-
     assert!(report.success);
+    let at: Vec<u64> = journal.writes.borrow().iter().map(|w| w.at).collect();
+    (starts(&runner), at, report.duration_ms)
+}
+
+#[test]
+fn a_journal_faster_than_the_steps_never_holds_back_the_next_action() {
+    // Each write overlaps the step its results made ready.
+    let (starts, writes, duration) = linear_with_journal(50);
     assert_eq!(
-        starts(&runner),
+        starts,
         [
             ("notify-1".to_string(), 0),
             ("deal-1".to_string(), 100),
@@ -619,9 +626,26 @@ fn a_slow_journal_never_holds_back_the_next_action() {
         ],
         "the same virtual times as without a journal"
     );
-    let at: Vec<u64> = journal.writes.borrow().iter().map(|w| w.at).collect();
-    assert_eq!(at, [0, 100, 200, 300]);
-    assert_eq!(report.duration_ms, 1_300, "the report waits for the last write");
+    assert_eq!(writes, [0, 100, 200, 300]);
+    assert_eq!(duration, 350, "the report waits for the last write");
+}
+
+#[test]
+fn a_journal_slower_than_the_steps_paces_the_run_one_write_ahead() {
+    // A step starts only when every write but the one made in its own pass
+    // is acknowledged: deal-1 (ready at 100) waits for the writes made at 0
+    // and 100; hook-1 then overlaps the write of deal-1's result.
+    let (starts, writes, duration) = linear_with_journal(1_000);
+    assert_eq!(
+        starts,
+        [
+            ("notify-1".to_string(), 0),
+            ("deal-1".to_string(), 1_100),
+            ("hook-1".to_string(), 1_200)
+        ]
+    );
+    assert_eq!(writes, [0, 100, 1_200, 1_300], "writes themselves never wait");
+    assert_eq!(duration, 2_300);
 }
 
 #[test]

@@ -306,10 +306,27 @@ async fn complete<P: Platform>(
     };
     let row = match completed {
         Some(row) => row,
-        // Already final: cancelled by the user while its last steps ran.
-        None => read(db, p, execution_id)
-            .await?
-            .ok_or_else(|| ApiError::upstream("execution row vanished"))?,
+        // Cancelled by the user while its last steps ran: the row keeps its
+        // status, reason and end time, and gets the results.
+        None => {
+            let results = json!({
+                "results": finish["results"],
+                "error_count": report.error_count,
+                "execution_time_ms": finish["execution_time_ms"],
+            });
+            let builder = db
+                .from(TABLE)
+                .eq("id", execution_id)
+                .eq("status", "cancelled")
+                .update(results.to_string())
+                .select("*");
+            match rest::one_row(&rest::send(p, builder).await?)? {
+                Some(row) => row,
+                None => read(db, p, execution_id)
+                    .await?
+                    .ok_or_else(|| ApiError::upstream("execution row vanished"))?,
+            }
+        }
     };
     p.log(&format!(
         "execution {execution_id} {} ({} failed of {} nodes{})",

@@ -278,6 +278,15 @@ impl<'a> RunState<'a> {
         if self.in_flight >= self.limits.max_concurrency.max(1) {
             return false;
         }
+        // An action starts only once every earlier journal write has been
+        // acknowledged: the write made in this same pass (the results that
+        // made it ready) overlaps it, nothing older may still be in flight.
+        // So a step never runs ahead of its predecessors' results by more
+        // than one write, and a cancel (learned from an ack) stops the run
+        // within one wave of steps.
+        if self.journal_pending > 0 {
+            return false;
+        }
         if self.actions_started == 0 && self.in_flight == 0 {
             return true;
         }
