@@ -17,12 +17,12 @@ select columns_are('public', 'workflow_executions',
 select columns_are('public', 'contacts',
   array['id', 'user_id', 'email', 'name', 'company', 'fields', 'created_at', 'updated_at']);
 select columns_are('public', 'deals',
-  array['id', 'user_id', 'title', 'value', 'stage', 'contact_id', 'created_at', 'updated_at']);
+  array['id', 'user_id', 'title', 'value', 'stage', 'contact_id', 'created_at', 'updated_at', 'step_key']);
 select columns_are('public', 'notifications',
-  array['id', 'user_id', 'title', 'body', 'read_at', 'created_at']);
+  array['id', 'user_id', 'title', 'body', 'read_at', 'created_at', 'step_key']);
 select columns_are('public', 'email_outbox',
   array['id', 'user_id', 'workflow_id', 'execution_id', 'recipient', 'from_address', 'subject', 'body', 'status',
-        'provider_id', 'error', 'created_at', 'updated_at']);
+        'provider_id', 'error', 'created_at', 'updated_at', 'step_key']);
 select columns_are('public', 'workflow_events',
   array['id', 'user_id', 'event_type', 'table_name', 'record_id', 'new_record', 'old_record', 'status', 'attempts',
         'claimed_at', 'processed_at', 'last_error', 'created_at']);
