@@ -4,6 +4,10 @@
     stack.py run [--no-worker] -- CMD ...    # `make test`: throwaway stack on free ports, runs CMD, tears down
 
 Everything is importable: ``Stack(dir, ...).start()`` gives ``stack.env``; ``stack.stop()`` undoes it.
+
+Test-only switch: ``GATEWAY_STALL_AFTER_COMMIT_MS=<ms>`` in this script's environment is handed to the gateway (see
+``scripts/gateway/stall.py``: a committed insert marked ``[stall-after-commit]`` is answered that much later, once) and
+exported in ``stack.env``, so tests can see what the gateway does; ``scripts/test.sh`` sets it for the whole run.
 """
 
 from __future__ import annotations
@@ -261,6 +265,11 @@ class Stack:
         self.procs.append((name, proc, self.logs[name]))
         return proc
 
+    @property
+    def stall_after_commit_ms(self) -> str:
+        """The gateway's test-only stall (``stall.py``), passed through from this script's environment; "" when off."""
+        return os.environ.get("GATEWAY_STALL_AFTER_COMMIT_MS", "").strip()
+
     def _gateway(self, password: str) -> None:
         port = free_port()
         self.gateway_url = f"http://127.0.0.1:{port}"
@@ -270,6 +279,7 @@ class Stack:
                    GATEWAY_JWK_PATHS=os.pathsep.join(str(p) for p in self.jwk_paths.values()),
                    GATEWAY_PORT=str(port), PYTHONUNBUFFERED="1")
         env.pop("GATEWAY_UPSTREAM", None)
+        env["GATEWAY_STALL_AFTER_COMMIT_MS"] = self.stall_after_commit_ms
         postgrest = os.environ.get("POSTGREST_BIN") or shutil.which("postgrest")
         if postgrest:
             env["GATEWAY_UPSTREAM"] = self._postgrest(postgrest, auth_url)
@@ -339,6 +349,7 @@ class Stack:
             "LOCAL_JWK_PATH": str(self.jwk_paths["ES256"]),
             "LOCAL_RSA_JWK_PATH": str(self.jwk_paths["RS256"]),
             "GATEWAY_LOG": str(self.logs["gateway"]),
+            "GATEWAY_STALL_AFTER_COMMIT_MS": self.stall_after_commit_ms,
             "WORKER_LOG": str(self.logs["worker"]) if self.worker else "",
             "POSTGRES_LOG": str(self.logs["postgres"]),
         }

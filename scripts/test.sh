@@ -24,4 +24,8 @@ step "stack tests (pgTAP, gateway, schema, end-to-end)"
 BROWSER_ALLOWED_PORT=$(.local/venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export BROWSER_ALLOWED_PORT
 export STACK_ALLOWED_ORIGINS="http://localhost:3000,http://127.0.0.1:${BROWSER_ALLOWED_PORT}"
+# Test-only gateway switch: an insert marked [stall-after-commit] is committed,
+# then answered 2.5 s late (once per body), so tests/e2e_exec/test_exactly_once.py
+# can time out an attempt after its row exists. Nothing else sends the marker.
+export GATEWAY_STALL_AFTER_COMMIT_MS="${GATEWAY_STALL_AFTER_COMMIT_MS:-2500}"
 exec .local/venv/bin/python scripts/stack.py run -- bash scripts/stack-tests.sh

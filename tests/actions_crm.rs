@@ -1,6 +1,6 @@
 //! The CRM writes as the workflow owner through PostgREST: request shapes,
-//! outputs, error grouping, contact update and upsert, and the mapped
-//! endpoint alternative.
+//! outputs, error grouping, contact update and upsert, exactly-once inserts
+//! per step key, and the mapped endpoint alternative.
 
 mod actions_support;
 
@@ -39,7 +39,10 @@ fn send_notification_inserts_as_the_owner_and_returns_the_row() {
     assert_eq!(header(&req, "prefer"), Some("return=representation"));
     assert_eq!(header(&req, "content-type"), Some("application/json"));
     assert_as_owner(&req);
-    assert_eq!(body_json(&req), json!({"title": "New lead", "body": "Ann (91)"}));
+    assert_eq!(
+        body_json(&req),
+        json!({"title": "New lead", "body": "Ann (91)", "step_key": step_key()})
+    );
 }
 
 #[test]
@@ -58,7 +61,7 @@ fn create_deal_sends_only_the_given_columns() {
     assert_eq!(req.url, "http://db.test/rest/v1/deals");
     assert_eq!(
         body_json(&req),
-        json!({"title": "Acme", "value": 1200.5, "contact_id": CONTACT_ID})
+        json!({"title": "Acme", "value": 1200.5, "contact_id": CONTACT_ID, "step_key": step_key()})
     );
     let out = Fake::new();
     assert!(fatal_message(run(
@@ -76,7 +79,6 @@ fn postgrest_failures_are_grouped_by_status() {
     let config = config(&[]);
     let cases = [
         (409, r#"{"code":"23503","message":"fk"}"#, false),
-        (409, r#"{"code":"23505","message":"dup"}"#, false),
         (400, r#"{"code":"23514","message":"check"}"#, false),
         (403, r#"{"code":"42501","message":"rls"}"#, false),
         (401, r#"{"code":"PGRST301","message":"jwt expired"}"#, false),
@@ -103,6 +105,107 @@ fn postgrest_failures_are_grouped_by_status() {
     // RLS can make an insert return no row at all.
     let out = Fake::new().then(201, "[]");
     assert!(fatal_message(run(&config, &out, "send_notification", json!({"title": "t"}))).contains("no row"));
+}
+
+/// The read a repeated insert falls back to: the owner's row with this key.
+fn assert_read_by_step_key(req: &edgeflow::http::HttpRequest, table: &str) {
+    assert_eq!(req.method, "GET");
+    assert_eq!(
+        req.url,
+        format!(
+            "http://db.test/rest/v1/{table}?select=*&step_key=eq.{}",
+            step_key().replace(':', "%3A")
+        )
+    );
+    assert_as_owner(req);
+}
+
+#[test]
+fn an_insert_whose_step_key_is_taken_returns_the_first_row() {
+    let config = config(&[]);
+    let dup = r#"{"code":"23505","message":"duplicate key value violates unique constraint \"deals_user_id_step_key_idx\""}"#;
+    for (action, table, inputs) in [
+        ("create_deal", "deals", json!({"title": "Acme"})),
+        ("send_notification", "notifications", json!({"title": "New lead"})),
+    ] {
+        let first = json!({"id": "first", "title": inputs["title"], "step_key": step_key()});
+        let out = Fake::new().then(409, dup).then(200, &json!([first]).to_string());
+        let output = run(&config, &out, action, inputs.clone()).unwrap();
+        assert_eq!(output, first, "{action}");
+        assert_eq!(out.count(), 2, "{action}: one insert, one read, no second insert");
+        assert_eq!(out.request(0).method, "POST");
+        assert_eq!(body_json(&out.request(0))["step_key"], step_key());
+        assert_read_by_step_key(&out.request(1), table);
+    }
+}
+
+#[test]
+fn other_conflicts_stay_errors() {
+    let config = config(&[]);
+    // A unique violation, but no row holds the key: another index refused it.
+    let out = Fake::new()
+        .then(409, r#"{"code":"23505","message":"dup"}"#)
+        .then(200, "[]");
+    let message = fatal_message(run(&config, &out, "create_deal", json!({"title": "A"})));
+    assert!(
+        message.contains("HTTP 409") && message.contains("deals"),
+        "{message}"
+    );
+    assert_eq!(out.count(), 2);
+    assert_read_by_step_key(&out.request(1), "deals");
+    // Not a unique violation at all: no read.
+    let out = Fake::new().then(409, r#"{"code":"23503","message":"fk"}"#);
+    let message = fatal_message(run(
+        &config,
+        &out,
+        "create_deal",
+        json!({"title": "A", "contact_id": CONTACT_ID}),
+    ));
+    assert!(message.contains("HTTP 409"), "{message}");
+    assert_eq!(out.count(), 1);
+    // The read itself failing is that read's error, retryable as usual.
+    let out = Fake::new()
+        .then(409, r#"{"code":"23505","message":"dup"}"#)
+        .then(503, "");
+    assert!(
+        retryable_message(run(&config, &out, "send_notification", json!({"title": "t"}))).contains("503")
+    );
+}
+
+#[test]
+fn a_step_retried_after_its_row_was_committed_writes_one_row() {
+    // The first insert commits but its answer never comes: the attempt
+    // times out, the retry's insert hits the key and returns the first row.
+    let config = config(&[]);
+    for (action, table) in [("create_deal", "deals"), ("send_notification", "notifications")] {
+        let first = json!({"id": "first", "title": "Acme", "step_key": step_key()});
+        let out = Fake::new()
+            .then_hang()
+            .then(409, r#"{"code":"23505","message":"dup"}"#)
+            .then(200, &json!([first]).to_string());
+        let result = run_step(
+            &config,
+            &out,
+            json!({"actionId": action, "config": {"title": "Acme"}, "timeoutMs": 1000,
+                   "retry": {"maxAttempts": 2, "backoffMs": 100}}),
+        );
+        assert_eq!(result.output, Some(first), "{action}: {:?}", result.error);
+        assert_eq!(result.attempts, 2);
+        let posts: Vec<_> = out
+            .requests
+            .borrow()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .cloned()
+            .collect();
+        assert_eq!(posts.len(), 2, "{action}");
+        assert_eq!(
+            body_json(&posts[0]),
+            body_json(&posts[1]),
+            "the same row, the same key"
+        );
+        assert_read_by_step_key(&out.request(2), table);
+    }
 }
 
 #[test]
@@ -217,6 +320,11 @@ fn a_mapped_crm_endpoint_replaces_postgrest() {
         Some(format!("Bearer {OWNER_TOKEN}").as_str())
     );
     assert_eq!(body_json(&req), json!({"title": "Acme", "value": 5}));
+    assert_eq!(
+        header(&req, "idempotency-key"),
+        Some(step_key().as_str()),
+        "the endpoint can de-duplicate a retried step"
+    );
     // A configured endpoint is never followed through a redirect.
     let config = actions_support::config(&[("CRM_API_URL", "https://crm.example.com/api")]);
     let out = Fake::new().then_with(302, &[("location", "https://elsewhere.example/")], "");

@@ -1,6 +1,7 @@
 //! `send_email`: the outbox default, the email API override with its
-//! recorded outcome, and injection through recipients, subject and body
-//! (the engine's rendering and the executor together).
+//! recorded outcome, one outbox row and one provider key per step, and
+//! injection through recipients, subject and body (the engine's rendering
+//! and the executor together).
 
 mod actions_support;
 
@@ -35,8 +36,50 @@ fn by_default_the_mail_is_queued_in_the_outbox_as_the_owner() {
     assert_eq!(
         body_json(&req),
         json!({"recipient": "ann@acme.com", "from_address": null, "subject": "Welcome", "body": "Hi Ann",
-               "status": "queued", "workflow_id": WORKFLOW_ID, "execution_id": EXECUTION_ID})
+               "status": "queued", "workflow_id": WORKFLOW_ID, "execution_id": EXECUTION_ID,
+               "step_key": step_key()})
     );
+}
+
+#[test]
+fn a_repeated_step_returns_the_outbox_row_its_first_attempt_queued() {
+    let config = config(&[]);
+    let first = json!({"id": "m1", "status": "queued", "step_key": step_key()});
+    let out = Fake::new()
+        .then(409, r#"{"code":"23505","message":"dup"}"#)
+        .then(200, &json!([first]).to_string());
+    let output = run(
+        &config,
+        &out,
+        "send_email",
+        json!({"to": "ann@acme.com", "subject": "Welcome", "body": "Hi Ann"}),
+    )
+    .unwrap();
+    assert_eq!(output, first);
+    assert_eq!(out.count(), 2, "one insert, one read");
+    let read = out.request(1);
+    assert_eq!(read.method, "GET");
+    assert_eq!(
+        read.url,
+        format!(
+            "http://db.test/rest/v1/email_outbox?select=*&step_key=eq.{}",
+            step_key().replace(':', "%3A")
+        )
+    );
+
+    // Through the engine: the first insert commits, its answer is lost.
+    let out = Fake::new()
+        .then_hang()
+        .then(409, r#"{"code":"23505","message":"dup"}"#)
+        .then(200, &json!([first]).to_string());
+    let result = run_step(
+        &config,
+        &out,
+        json!({"actionId": "send_email", "timeoutMs": 1000, "retry": {"maxAttempts": 3, "backoffMs": 100},
+               "config": {"to": "ann@acme.com", "subject": "Welcome", "body": "Hi Ann"}}),
+    );
+    assert_eq!((result.output, result.attempts), (Some(first), 2));
+    assert_eq!(out.count(), 3);
 }
 
 #[test]
@@ -128,7 +171,8 @@ fn with_an_email_api_the_mail_is_sent_then_recorded_as_sent() {
     );
     assert_eq!(
         header(&send, "idempotency-key"),
-        Some(format!("edgeflow-{EXECUTION_ID}-action-1").as_str())
+        Some(step_key().as_str()),
+        "the provider's idempotency key is the step key"
     );
     assert_eq!(
         body_json(&send),
@@ -147,7 +191,60 @@ fn with_an_email_api_the_mail_is_sent_then_recorded_as_sent() {
         (record["status"].as_str(), record["provider_id"].as_str()),
         (Some("sent"), Some("prov-123"))
     );
+    assert_eq!(record["step_key"], step_key(), "the outbox row records the key");
     assert!(!output.to_string().contains(EMAIL_KEY));
+}
+
+#[test]
+fn a_retried_send_carries_the_same_key_and_keeps_one_sent_row() {
+    let config = config(&[
+        ("EMAIL_API_URL", "https://mail.example/emails"),
+        ("EMAIL_API_KEY", EMAIL_KEY),
+    ]);
+    // Attempt 1: the provider fails (recorded as a failed attempt, no key).
+    // Attempt 2: sent and recorded, but its answer is lost. Attempt 3: the
+    // provider answers the same key with the same id; the record finds the
+    // `sent` row of attempt 2 and returns it.
+    let sent = json!({"id": "m2", "status": "sent", "provider_id": "prov-1", "step_key": step_key()});
+    let out = Fake::new()
+        .then(503, "")
+        .then(201, r#"[{"id":"m1","status":"failed"}]"#)
+        .then(200, r#"{"id":"prov-1"}"#)
+        .then_hang()
+        .then(200, r#"{"id":"prov-1"}"#)
+        .then(409, r#"{"code":"23505","message":"dup"}"#)
+        .then(200, &json!([sent]).to_string());
+    let result = run_step(
+        &config,
+        &out,
+        json!({"actionId": "send_email", "timeoutMs": 1000, "retry": {"maxAttempts": 3, "backoffMs": 100},
+               "config": {"to": "ann@acme.com", "subject": "Welcome", "body": "Hi Ann"}}),
+    );
+    assert_eq!(
+        (result.output, result.attempts),
+        (Some(sent), 3),
+        "{:?}",
+        result.error
+    );
+    let requests = out.requests.borrow().clone();
+    let provider: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.starts_with("https://mail.example"))
+        .collect();
+    assert_eq!(provider.len(), 3);
+    for req in &provider {
+        assert_eq!(header(req, "idempotency-key"), Some(step_key().as_str()));
+    }
+    let failed = body_json(&requests[1]);
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed.get("step_key").is_none(),
+        "failed attempts are rows of their own"
+    );
+    assert_eq!(body_json(&requests[3])["step_key"], step_key());
+    assert_eq!(body_json(&requests[5])["step_key"], step_key());
+    assert_eq!(requests[6].method, "GET");
+    assert_eq!(requests.len(), 7);
 }
 
 #[test]

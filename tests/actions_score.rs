@@ -111,7 +111,32 @@ fn the_scoring_service_gets_the_inputs_and_the_owner_token() {
         body_json(&req),
         json!({"email": "ann@acme.com", "company": "Acme", "fields": {"x": 1}})
     );
+    assert_eq!(
+        header(&req, "idempotency-key"),
+        Some(step_key().as_str()),
+        "the service can recognise a retried step"
+    );
     assert!(!output.to_string().contains(OWNER_TOKEN));
+}
+
+#[test]
+fn every_attempt_of_a_step_sends_the_same_idempotency_key() {
+    let config = config(&[("AI_SCORE_URL", "https://score.example/score")]);
+    let out = Fake::new()
+        .then_fail("connection reset")
+        .then(200, r#"{"score":40}"#);
+    let result = run_step(
+        &config,
+        &out,
+        json!({"actionId": "ai_score", "config": {"email": "a@b.co"},
+               "retry": {"maxAttempts": 2, "backoffMs": 100}}),
+    );
+    assert_eq!(result.attempts, 2, "{:?}", result.error);
+    assert_eq!(result.output.unwrap()["score"], 40);
+    let keys: Vec<_> = (0..2)
+        .map(|i| header(&out.request(i), "idempotency-key").map(str::to_string))
+        .collect();
+    assert_eq!(keys, [Some(step_key()), Some(step_key())]);
 }
 
 #[test]

@@ -76,6 +76,53 @@ fn a_post_is_json_signed_and_carries_no_server_credential() {
 }
 
 #[test]
+fn every_attempt_and_resume_of_a_step_carries_the_same_webhook_id() {
+    let config = config(&[]);
+    let data = json!({"actionId": "webhook_call", "config": {"url": "https://hooks.example.com/in", "body": {"a": 1}},
+                      "retry": {"maxAttempts": 3, "backoffMs": 100}});
+    // Retried by the engine: a lost connection, a 503, then a 200.
+    let out = Fake::new()
+        .then_fail("connection reset")
+        .then(503, "")
+        .then(200, "{}");
+    let result = run_step(&config, &out, data);
+    assert_eq!(result.attempts, 3, "{:?}", result.error);
+    let expected = format!("msg_{EXECUTION_ID}_action-1");
+    for i in 0..3 {
+        let req = out.request(i);
+        assert_eq!(
+            header(&req, "webhook-id"),
+            Some(expected.as_str()),
+            "attempt {}",
+            i + 1
+        );
+        assert!(verify(&req, SIGNING_SECRET));
+    }
+    // Resumed by a later invocation (a new runner, a later clock): same id,
+    // a fresh timestamp, still verifiable.
+    let mut later = env(&config);
+    later.now_ms = NOW_MS + 60_000;
+    let out = Fake::new().then(200, "{}");
+    let runner = Actions::new(later, &out);
+    futures_executor::block_on(runner.run(ActionCall {
+        node_id: "action-1".into(),
+        action_id: "webhook_call".into(),
+        step_key: format!("{EXECUTION_ID}:action-1"),
+        inputs: json!({"url": "https://hooks.example.com/in", "body": {"a": 1}}),
+        attempt: 1,
+        timeout_ms: 10_000,
+    }))
+    .unwrap();
+    let req = out.request(0);
+    assert_eq!(header(&req, "webhook-id"), Some(expected.as_str()));
+    assert_eq!(
+        header(&req, "webhook-timestamp"),
+        Some(((NOW_MS + 60_000) / 1000).to_string().as_str())
+    );
+    assert!(verify(&req, SIGNING_SECRET));
+}
+
+#[test]
 fn a_tampered_body_fails_verification_and_get_signs_the_empty_body() {
     let config = config(&[]);
     let out = Fake::new().then(200, "{}");

@@ -9,4 +9,5 @@ Layout:
 - ``pool``: a small thread-safe pool of ``authenticator`` connections.
 - ``server``: HTTP routing, per-request transaction, logging.
 - ``proxy``: forwards ``/rest/v1`` to a real PostgREST when one is configured.
+- ``stall``: the test-only ``GATEWAY_STALL_AFTER_COMMIT_MS`` switch (a committed insert answered late).
 """

@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     gateway = Gateway(config)
     host, port = gateway.server_address[:2]
     mode = f"proxying /rest/v1 to {config.upstream}" if config.upstream else "built-in PostgREST-compatible handler"
+    if config.stall_after_commit_ms:
+        mode += f"; inserts marked [stall-after-commit] answered {config.stall_after_commit_ms} ms after commit"
     print(f"gateway listening on http://{host}:{port} ({mode})", file=sys.stderr, flush=True)
 
     def stop(signum, frame):

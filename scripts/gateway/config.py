@@ -18,10 +18,12 @@ class Config:
     port: int = 0
     pool_size: int = 8
     upstream: str | None = None  # base URL of a real PostgREST to proxy to
+    stall_after_commit_ms: int = 0  # test-only, see ``stall``
     extra: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:  # keep secrets out of logs
-        return f"Config(host={self.host!r}, port={self.port}, pool_size={self.pool_size}, upstream={self.upstream!r})"
+        return (f"Config(host={self.host!r}, port={self.port}, pool_size={self.pool_size}, upstream={self.upstream!r},"
+                f" stall_after_commit_ms={self.stall_after_commit_ms})")
 
 
 def parse(argv: list[str] | None = None) -> Config:
@@ -39,6 +41,9 @@ def parse(argv: list[str] | None = None) -> Config:
     p.add_argument("--pool-size", type=int, default=int(env.get("GATEWAY_POOL_SIZE", "8")))
     p.add_argument("--upstream", default=env.get("GATEWAY_UPSTREAM") or None,
                    help="real PostgREST base URL; /rest/v1 is proxied there")
+    p.add_argument("--stall-after-commit-ms", type=int,
+                   default=int(env.get("GATEWAY_STALL_AFTER_COMMIT_MS") or "0"),
+                   help="test-only: answer the first committed insert carrying [stall-after-commit] this much later")
     a = p.parse_args(argv)
     needed = [("--anon-key", a.anon_key), ("--service-key", a.service_key)]
     if not a.upstream:  # a real PostgREST does its own JWT checks and database work
@@ -51,4 +56,5 @@ def parse(argv: list[str] | None = None) -> Config:
         service_key=a.service_key or "",
         jwk_paths=tuple(x for x in (a.jwk_paths or "").split(os.pathsep) if x),
         host=a.host, port=a.port, pool_size=a.pool_size, upstream=a.upstream,
+        stall_after_commit_ms=a.stall_after_commit_ms,
     )

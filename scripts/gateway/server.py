@@ -18,6 +18,7 @@ from .config import Config
 from .errors import ApiError
 from .exchange import Request, Response
 from .pool import Pool
+from .stall import Staller
 
 REST_PREFIX = "/rest/v1/"
 JWKS_PATH = "/auth/v1/.well-known/jwks.json"
@@ -43,6 +44,7 @@ class Gateway(ThreadingHTTPServer):
         self.config = config
         self.verifier = Verifier(config.anon_key, config.service_key, config.jwt_secret, config.jwk_paths)
         self.pool = None if config.upstream else Pool(config.db_url, config.pool_size)
+        self.staller = Staller(config.stall_after_commit_ms)
         super().__init__((config.host, config.port), Handler)
 
     def server_close(self):
@@ -114,6 +116,7 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         self.role = "-"  # set by route() once the token is verified, so errors are logged with it
         url = urlsplit(self.path)
+        body = b""
         try:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
@@ -127,9 +130,20 @@ class Handler(BaseHTTPRequestHandler):
             resp = Response.json(500, {"code": "PGRSTX00", "message": "Internal gateway error", "details": None, "hint": None})
         if url.path.startswith(REST_PREFIX) or url.path.startswith("/auth/v1/"):
             resp.headers = {**CORS, **resp.headers}
-        self.send(resp)
+        stalled = ""
+        if url.path.startswith(REST_PREFIX):
+            delay = self.server.staller.delay_s(self.command, unquote(url.path[len(REST_PREFIX):]), body, resp.status)
+            if delay:
+                time.sleep(delay)  # the transaction is committed: the caller times out after the write
+                stalled = f" stalled {delay * 1000:.0f}ms after commit"
+        try:
+            self.send(resp)
+        except (BrokenPipeError, ConnectionResetError):
+            if not stalled:
+                raise
+            self.close_connection = True  # the caller gave up on the stalled answer, as intended
         ms = (time.monotonic() - started) * 1000
-        sys.stderr.write(f"{self.command} {url.path} role={self.role} {resp.status} {ms:.1f}ms\n")
+        sys.stderr.write(f"{self.command} {url.path} role={self.role} {resp.status} {ms:.1f}ms{stalled}\n")
         sys.stderr.flush()
 
     def route(self, url, body: bytes) -> Response:

@@ -3,8 +3,8 @@
 //! Default: PostgREST as the workflow owner (their token, so RLS applies
 //! and `user_id` defaults to them), `Prefer: return=representation`; the
 //! written row is the output.
-//! - `send_notification`: insert `notifications {title, body}`.
-//! - `create_deal`: insert `deals {title, value, stage, contact_id}`.
+//! - `send_notification`: insert `notifications {title, body, step_key}`.
+//! - `create_deal`: insert `deals {title, value, stage, contact_id, step_key}`.
 //! - `update_contact` by `id`: PATCH `contacts?id=eq.<id>` with the given
 //!   `name`, `company`, `email`, `fields`; no row is "contact not found".
 //!   By `email` only: upsert on `(user_id, email)`
@@ -12,9 +12,18 @@
 //!   creates the contact or updates the given columns. `fields` are merged
 //!   into the stored object (read first), not replaced.
 //!
+//! Retries and resumes: both inserts are exactly-once per step key
+//! (`store::insert_once`: a repeated attempt returns the row the first one
+//! committed). `update_contact` needs no key, being idempotent by nature:
+//! repeating the PATCH by id, or the upsert by email, writes the same values
+//! again (merging the same `fields` onto an object that already holds them
+//! changes nothing), and an update that changes nothing records no
+//! `contact_update` event, so it starts no workflow either.
+//!
 //! Mapped: with a CRM endpoint configured (`CRM_API_URL`), the
 //! inputs are POSTed as JSON to `<crm_api_url>/<action id>` with the
-//! owner's token instead, and the JSON answer is the output.
+//! owner's token and the step key as `Idempotency-Key` instead, and the
+//! JSON answer is the output.
 
 use super::outcome::{fatal, opt_str, opt_value, req_str};
 use super::{service, store, RunEnv};
@@ -31,15 +40,19 @@ pub async fn run<O: Outbound>(
     env: &RunEnv<'_>,
     out: &O,
     action_id: &str,
+    step_key: &str,
     inputs: &Value,
 ) -> Result<Value, ActionError> {
     if let Some(base) = env.config.crm_api_url.as_deref() {
         let url = format!("{}/{action_id}", base.trim_end_matches('/'));
-        return service::call(out, "the CRM endpoint", &url, env.owner_token, inputs).await;
+        return service::call(out, "the CRM endpoint", &url, env.owner_token, inputs, step_key).await;
     }
     match action_id {
-        "send_notification" => insert(env, out, "notifications", notification_row(inputs)?).await,
-        "create_deal" => insert(env, out, "deals", deal_row(inputs)?).await,
+        "send_notification" => {
+            let row = notification_row(inputs)?;
+            store::insert_once(env, out, "notifications", row, step_key).await
+        }
+        "create_deal" => store::insert_once(env, out, "deals", deal_row(inputs)?, step_key).await,
         "update_contact" => update_contact(env, out, inputs).await,
         other => Err(fatal(format!("{other} is not a CRM action"))),
     }
@@ -110,16 +123,6 @@ fn uuid_input(name: &str, value: &str) -> Result<(), ActionError> {
     uuid::Uuid::parse_str(value)
         .map(|_| ())
         .map_err(|_| fatal(format!("input {name:?} must be a UUID")))
-}
-
-async fn insert<O: Outbound>(
-    env: &RunEnv<'_>,
-    out: &O,
-    table: &str,
-    row: Value,
-) -> Result<Value, ActionError> {
-    let builder = store::client(env).from(table).insert(row.to_string());
-    store::send_one(out, table, builder).await
 }
 
 async fn update_contact<O: Outbound>(

@@ -1,7 +1,9 @@
 //! `send_email`: queue in `email_outbox`, or send through an email HTTP API.
 //!
 //! Default (no `EMAIL_API_URL`): one `email_outbox` row, written as the
-//! owner with status `queued`; the row is the output.
+//! owner with status `queued` and the call's step key, exactly once per key
+//! (`store::insert_once`: a retried or resumed attempt returns the row the
+//! first one wrote); the row is the output.
 //!
 //! With `EMAIL_API_URL` (and `EMAIL_API_KEY`) set, a Resend-style request:
 //!
@@ -9,15 +11,17 @@
 //! POST $EMAIL_API_URL
 //! Authorization: Bearer $EMAIL_API_KEY
 //! Content-Type: application/json
-//! Idempotency-Key: edgeflow-<execution id>-<node id>   (same on retries)
+//! Idempotency-Key: <execution id>:<node id>   (the step key: same on retries and resumes)
 //!
 //! {"from": "<from>", "to": ["<to>"], "subject": "<subject>", "html": "<body>"}
 //! ```
 //!
 //! with `text` instead of `html` when the body has no `<`. A 2xx answer's
 //! `id` is recorded as `provider_id` in an `email_outbox` row with status
-//! `sent`; a failure is recorded with status `failed` and its error, then
-//! fails the node (5xx and 429 are retried, each attempt recorded).
+//! `sent` and the step key, once per key as above (a retry whose provider
+//! answered the same key again returns the first `sent` row); a failure is
+//! recorded with status `failed`, its error and no key (each failed attempt
+//! is one row), then fails the node (5xx and 429 are retried).
 //!
 //! Injection: `to` must be exactly one plain address (no display name,
 //! comma, semicolon, space or CR/LF), `subject` one line; values templated
@@ -111,18 +115,16 @@ fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
 }
 
-/// The provider request (see the module note for the format).
-pub fn provider_request(url: &str, key: &str, email: &Email, idempotency_key: &str) -> HttpRequest {
+/// The provider request (see the module note for the format); the step
+/// key goes as `Idempotency-Key`.
+pub fn provider_request(url: &str, key: &str, email: &Email, step_key: &str) -> HttpRequest {
     let mut body = json!({
         "from": email.from.as_deref().unwrap_or(DEFAULT_FROM),
         "to": [email.to],
         "subject": email.subject,
     });
     body[if email.is_html() { "html" } else { "text" }] = json!(email.body);
-    let mut req = service::build(url, key, &body);
-    req.headers
-        .push(("idempotency-key".into(), idempotency_key.to_string()));
-    req
+    service::build(url, key, &body, step_key)
 }
 
 /// The provider's message id from a 2xx answer (`None` if it sent none).
@@ -140,9 +142,21 @@ pub fn parse_provider(resp: &HttpResponse) -> Result<Option<String>, ActionError
     Ok(id)
 }
 
-async fn record<O: Outbound>(env: &RunEnv<'_>, out: &O, row: Value) -> Result<Value, ActionError> {
-    let builder = store::client(env).from("email_outbox").insert(row.to_string());
-    store::send_one(out, "email_outbox", builder).await
+/// Records the step's outcome (`step_key`, once per key), or one failed
+/// attempt (`None`).
+async fn record<O: Outbound>(
+    env: &RunEnv<'_>,
+    out: &O,
+    row: Value,
+    step_key: Option<&str>,
+) -> Result<Value, ActionError> {
+    match step_key {
+        Some(key) => store::insert_once(env, out, "email_outbox", row, key).await,
+        None => {
+            let builder = store::client(env).from("email_outbox").insert(row.to_string());
+            store::send_one(out, "email_outbox", builder).await
+        }
+    }
 }
 
 /// Runs one attempt of `send_email`.
@@ -150,7 +164,7 @@ pub async fn run<O: Outbound>(
     env: &RunEnv<'_>,
     out: &O,
     redactor: &Redactor,
-    node_id: &str,
+    step_key: &str,
     inputs: &Value,
 ) -> Result<Value, ActionError> {
     let mut email = parse_inputs(inputs)?;
@@ -158,16 +172,16 @@ pub async fn run<O: Outbound>(
         email.from = env.config.email_from.clone();
     }
     let Some(url) = env.config.email_api_url.as_deref() else {
-        return record(env, out, outbox_row(env, &email, "queued", None, None)).await;
+        let row = outbox_row(env, &email, "queued", None, None);
+        return record(env, out, row, Some(step_key)).await;
     };
     let key = env
         .config
         .email_api_key
         .as_ref()
         .ok_or_else(|| fatal("EMAIL_API_URL is set but EMAIL_API_KEY is not; set both or neither"))?;
-    let idempotency_key = format!("edgeflow-{}-{node_id}", env.execution_id);
     let sent = match out
-        .send(provider_request(url, key.expose(), &email, &idempotency_key))
+        .send(provider_request(url, key.expose(), &email, step_key))
         .await
     {
         Ok(resp) => parse_provider(&resp),
@@ -177,7 +191,7 @@ pub async fn run<O: Outbound>(
         Ok(provider_id) => {
             let row = outbox_row(env, &email, "sent", provider_id.as_deref(), None);
             // The mail is gone: failing now would make a retry send it twice.
-            match record(env, out, row).await {
+            match record(env, out, row, Some(step_key)).await {
                 Ok(row) => Ok(row),
                 Err(e) => Ok(json!({
                     "status": "sent",
@@ -190,7 +204,8 @@ pub async fn run<O: Outbound>(
         Err(e) => {
             // Best effort: the node's own error matters more than the record's.
             let error = redactor.error_text(e.message());
-            let _ = record(env, out, outbox_row(env, &email, "failed", None, Some(&error))).await;
+            let row = outbox_row(env, &email, "failed", None, Some(&error));
+            let _ = record(env, out, row, None).await;
             Err(e)
         }
     }

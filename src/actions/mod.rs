@@ -8,6 +8,14 @@
 //!   Webhooks signatures; `redact`: secret removal from outputs and errors;
 //! - `outcome`: error grouping and input readers.
 //!
+//! Retries and resumes: every call carries its step key
+//! (`<execution id>:<node id>`, [`step_key`]), the same on each attempt of
+//! the step and after a resume. The embedded inserts store it under a unique
+//! index and return the first row when it is taken; HTTP executors send it
+//! as `Idempotency-Key`; `webhook_call`'s `webhook-id` is derived from the
+//! same two ids. So another attempt after a timeout or a lost connection
+//! never writes or sends a step twice where the other side honours the key.
+//!
 //! Every request leaves through the `Outbound` port, so all of this is pure
 //! and tested natively with a scripted fake. Credentials flow one way: the
 //! owner's token goes to PostgREST and to configured endpoints of actions
@@ -85,6 +93,15 @@ impl<'a> RunEnv<'a> {
     }
 }
 
+/// The stable key of one action call, `<execution id>:<node id>` (the
+/// engine's `ActionCall::step_key`): the same for every attempt of a step
+/// and after a resume, different for every step of every run. Stored as
+/// `step_key` by the embedded inserts and sent as `Idempotency-Key` by the
+/// HTTP executors.
+pub fn step_key(call: &ActionCall) -> &str {
+    &call.step_key
+}
+
 /// The engine's action runner: dispatches each call to its executor and
 /// redacts what comes back.
 pub struct Actions<'a, O: Outbound> {
@@ -117,18 +134,19 @@ impl<'a, O: Outbound> Actions<'a, O> {
 
     async fn dispatch(&self, call: &ActionCall, redactor: &Redactor) -> Result<Value, ActionError> {
         let (env, out, inputs) = (&self.env, self.out, &call.inputs);
+        let key = step_key(call).to_string();
         match call.action_id.as_str() {
-            "send_email" => email::run(env, out, redactor, &call.node_id, inputs).await,
+            "send_email" => email::run(env, out, redactor, &key, inputs).await,
             "ai_score" => match env.config.ai_score_url.as_deref() {
                 Some(url) => {
                     let body = score::service_body(inputs);
                     let answer =
-                        service::call(out, "the scoring service", url, env.owner_token, &body).await?;
+                        service::call(out, "the scoring service", url, env.owner_token, &body, &key).await?;
                     score::parse_service(&answer)
                 }
                 None => Ok(score::builtin(inputs)),
             },
-            id if crm::ACTIONS.contains(&id) => crm::run(env, out, id, inputs).await,
+            id if crm::ACTIONS.contains(&id) => crm::run(env, out, id, &key, inputs).await,
             "webhook_call" => {
                 let request = webhook::parse_inputs(inputs, redactor)?;
                 let signer = self.signer(&call.node_id).await?;

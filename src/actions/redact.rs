@@ -3,7 +3,8 @@
 //!
 //! Two rules: object members whose name says they hold a credential
 //! (`authorization`, `cookie`, `apikey`, `x-api-key`, or any name with a
-//! word `token`, `secret`, `key`, `password`) get the value `[redacted]`;
+//! word `token`, `secret`, `key`, `password`) get the value `[redacted]`,
+//! except `step_key`, the rows' public step identifier (see `store`);
 //! and every known secret string (the owner's token, the anon and service
 //! keys, `EMAIL_API_KEY`, the signing secret) and every `Bearer <value>` is
 //! replaced inside all strings.
@@ -96,6 +97,12 @@ impl Redactor {
 /// Header or member names that carry credentials.
 pub fn is_sensitive_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
+    // `<execution id>:<node id>` on the rows the embedded actions write:
+    // an identifier the output should show, not a credential. A secret
+    // stored under that name would still be caught by its value.
+    if lower == "step_key" {
+        return false;
+    }
     if matches!(
         lower.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "apikey" | "x-api-key"
@@ -172,6 +179,8 @@ mod tests {
         assert_eq!(words("ACCESS_TOKEN"), ["access", "token"]);
         assert!(!is_sensitive_name("monkey"));
         assert!(!is_sensitive_name("contact_id"));
+        assert!(!is_sensitive_name("step_key"));
+        assert!(is_sensitive_name("step_key_secret"));
     }
 
     #[test]

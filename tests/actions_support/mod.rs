@@ -1,10 +1,17 @@
 //! Shared doubles for the action executor tests: a scripted `Outbound`
-//! that records every request, configurations and run environments.
+//! that records every request, configurations and run environments, and
+//! one step run through the engine on virtual time (retries, timeouts).
 #![allow(dead_code)]
+
+#[path = "../engine_support/mod.rs"]
+pub mod engine_support;
 
 use edgeflow::actions::{Actions, RunEnv};
 use edgeflow::config::Config;
-use edgeflow::engine::{ActionCall, ActionError, ActionRunner};
+use edgeflow::engine::{
+    execute, validate, ActionCall, ActionError, ActionRunner, Budget, Limits, NoJournal, NodeResult,
+    RunContext,
+};
 use edgeflow::http::{HttpRequest, HttpResponse, Outbound, TransportError};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -32,7 +39,8 @@ pub struct Fake {
     /// row); such calls are counted in `secret_reads`, not in `requests`.
     pub secret_row: RefCell<Option<serde_json::Value>>,
     pub secret_reads: RefCell<Vec<HttpRequest>>,
-    script: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
+    /// `None`: the request is taken (and recorded) but never answered.
+    script: RefCell<VecDeque<Option<Result<HttpResponse, TransportError>>>>,
     fallback: Option<Answer>,
 }
 
@@ -66,7 +74,14 @@ impl Fake {
     pub fn then_with(self, status: u16, headers: &[(&str, &str)], body: &str) -> Self {
         self.script
             .borrow_mut()
-            .push_back(Ok(resp(status, headers, body)));
+            .push_back(Some(Ok(resp(status, headers, body))));
+        self
+    }
+
+    /// Queues a request that is received but never answered: the target
+    /// acted (a row was committed, a mail sent), the caller times out.
+    pub fn then_hang(self) -> Self {
+        self.script.borrow_mut().push_back(None);
         self
     }
 
@@ -77,7 +92,7 @@ impl Fake {
 
     /// Queues any transport failure.
     pub fn then_error(self, error: TransportError) -> Self {
-        self.script.borrow_mut().push_back(Err(error));
+        self.script.borrow_mut().push_back(Some(Err(error)));
         self
     }
 
@@ -112,8 +127,11 @@ impl Outbound for Fake {
             ));
         }
         self.requests.borrow_mut().push(req.clone());
-        if let Some(next) = self.script.borrow_mut().pop_front() {
-            return next;
+        let next = self.script.borrow_mut().pop_front();
+        match next {
+            Some(Some(answer)) => return answer,
+            Some(None) => return std::future::pending().await,
+            None => {}
         }
         match &self.fallback {
             Some(f) => f(&req),
@@ -190,6 +208,49 @@ pub fn run_env(env: RunEnv<'_>, out: &Fake, action_id: &str, inputs: Value) -> R
         attempt: 1,
         timeout_ms: 10_000,
     }))
+}
+
+/// The step key of node `action-1` in the test run.
+pub fn step_key() -> String {
+    format!("{EXECUTION_ID}:action-1")
+}
+
+/// Runs `trigger-1 -> action-1` through the engine on virtual time, with
+/// `data` as the action node's `data` (`actionId`, `config`, `retry`,
+/// `timeoutMs`), and returns the action's result.
+pub fn run_step(config: &Config, out: &Fake, data: Value) -> NodeResult {
+    let nodes = serde_json::json!([
+        {"id": "trigger-1", "type": "trigger", "data": {"triggerType": "manual"}},
+        {"id": "action-1", "type": "action", "data": data}
+    ]);
+    let edges = serde_json::json!([{"id": "e1", "source": "trigger-1", "target": "action-1"}]);
+    let limits = Limits::default();
+    let graph = validate(&nodes, &edges, &limits).expect("valid workflow");
+    let ctx = RunContext {
+        execution_id: EXECUTION_ID.into(),
+        workflow_id: Some(WORKFLOW_ID.into()),
+        trigger: serde_json::json!({}),
+        journaled: vec![],
+    };
+    let runner = Actions::new(env(config), out);
+    let clock = engine_support::FakeClock::new();
+    let report = engine_support::drive(
+        &clock,
+        execute(
+            &graph,
+            &ctx,
+            &runner,
+            &clock,
+            &NoJournal,
+            &limits,
+            &Budget::unlimited(),
+        ),
+    );
+    report
+        .results
+        .into_iter()
+        .find(|r| r.node_id == "action-1")
+        .expect("the action's result")
 }
 
 pub fn fatal_message(r: Result<Value, ActionError>) -> String {

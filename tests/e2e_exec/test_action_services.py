@@ -23,6 +23,7 @@ def test_ai_score_uses_the_scoring_service_with_the_owner_token(owner, services)
     assert out["score"] == 91 and out["grade"] == "A" and out["factors"] == ["service"]
     seen = services.target.wait_for(before + 1, SCORE_PATH)[-1]
     assert seen.method == "POST" and seen.headers["authorization"] == f"Bearer {owner.token}"
+    assert seen.headers.get("idempotency-key") == f"{ex['id']}:s", "the step key, the same on every attempt"
     assert seen.json() == {"email": "lead@acme.example", "company": "Acme"}
 
 
@@ -39,13 +40,13 @@ def test_email_goes_to_the_provider_and_is_recorded_as_sent(owner, services, db)
     seen = services.target.wait_for(before + 1, EMAIL_PATH)[-1]
     assert seen.headers["authorization"] == f"Bearer {services.email_key}"
     assert seen.headers["content-type"].startswith("application/json")
-    assert seen.headers.get("idempotency-key") == f"edgeflow-{ex['id']}-mail"
+    assert seen.headers.get("idempotency-key") == f"{ex['id']}:mail", "the provider's key is the step key"
     assert seen.json() == {"from": "crm@edgeflow.test", "to": ["buyer@acme.example"],
                            "subject": "Hi <b>Bo</b>", "html": "<p>Hello &lt;b&gt;Bo&lt;/b&gt;</p>"}
 
-    row = db.execute("select user_id::text, status, provider_id, recipient from public.email_outbox where id = %s",
-                     [out["id"]]).fetchone()
-    assert row == (owner.id, "sent", "prov-4711", "buyer@acme.example")
+    row = db.execute("select user_id::text, status, provider_id, recipient, step_key from public.email_outbox"
+                     " where id = %s", [out["id"]]).fetchone()
+    assert row == (owner.id, "sent", "prov-4711", "buyer@acme.example", f"{ex['id']}:mail")
 
 
 @pytest.mark.parametrize("to", ["buyer@acme.example, victim@evil.example", "buyer@acme.example\r\nBcc: x@evil.example"])
@@ -68,6 +69,7 @@ def test_crm_actions_post_to_the_crm_endpoint_instead_of_the_database(owner, ser
     assert by_node(ex)["note"]["output"] == {"crm_id": "n-1", "accepted": True}
     [seen] = services.target.requests("/crm/send_notification")
     assert seen.headers["authorization"] == f"Bearer {owner.token}"
+    assert seen.headers.get("idempotency-key") == f"{ex['id']}:note"
     assert seen.json() == {"title": "Ping sales"}
     assert db.execute("select count(*) from public.notifications where user_id = %s",
                       [owner.id]).fetchone() == notes_before
