@@ -38,8 +38,9 @@ test: setup
 demo: build
 	$(PY) scripts/stack.py run -- $(PY) scripts/demo.py
 
-## Benchmarks: engine overhead per step (native) and end-to-end latency
-## through the worker on a throwaway stack. Prints the figures.
+## Benchmarks: engine overhead per step (native), end-to-end latency
+## through the worker and the step journal's cost (journal on vs off) on a
+## throwaway stack. Prints the figures.
 bench: build
 	cargo bench --bench engine
-	$(PY) scripts/stack.py run -- $(PY) scripts/bench-e2e.py
+	$(PY) scripts/stack.py run -- bash -c '$(PY) scripts/bench-e2e.py && $(PY) scripts/bench-journal.py'
