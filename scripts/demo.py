@@ -1,16 +1,20 @@
-"""The main job: create the sample lead-intake workflow for the demo user and run it once.
+"""The main job: create the sample lead-intake workflow for the demo user, activate it, and start it the way a
+website would: a form post to its public hook (no token). The run goes through the RUNS queue; this waits for it.
 
-Runs against a live stack (WORKER_URL and DEMO_TOKEN from the environment, as
-`stack.py` exports them). Prints the execution: its status and each node's
-result. Exits 0 only if the run succeeded.
+Runs against a live stack (WORKER_URL and DEMO_TOKEN from the environment, as `stack.py` exports them). Prints a
+curl line for the form hook, then the execution: its status and each node's result. Exits 0 only if the run
+succeeded.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 
@@ -27,7 +31,7 @@ TRIGGER = {
 def main() -> int:
     base = os.environ["WORKER_URL"].rstrip("/")
     headers = {"Authorization": f"Bearer {os.environ['DEMO_TOKEN']}"}
-    doc = json.loads(SAMPLE.read_text())
+    doc = {**json.loads(SAMPLE.read_text()), "is_active": True}
 
     # Reuse the sample if it exists (make dev keeps its database between runs).
     listing = requests.get(f"{base}/api/workflows", params={"limit": 200}, headers=headers, timeout=30)
@@ -43,12 +47,23 @@ def main() -> int:
     wf = workflow.json()["workflow"]
     print(f"workflow {wf['id']} \"{wf['name']}\" (form hook key {wf['trigger_key'][:8]}...)")
 
-    run = requests.post(f"{base}/api/workflows/{wf['id']}/execute", json={"triggerData": TRIGGER},
-                        headers=headers, timeout=120)
-    if not run.ok:
-        print(f"execute failed: {run.status_code} {run.text}", file=sys.stderr)
+    hook = f"{base}/api/hooks/{wf['trigger_key']}"
+    print("post the form yourself with:")
+    print(f"  curl -s -X POST {shlex.quote(hook)} -d {shlex.quote(urlencode(TRIGGER))}")
+    posted = requests.post(hook, data=TRIGGER, timeout=30)
+    if posted.status_code != 202:
+        print(f"form post failed: {posted.status_code} {posted.text}", file=sys.stderr)
         return 1
-    ex = run.json()["execution"]
+    execution_id = posted.json()["executionId"]
+    print(f"form post accepted: execution {execution_id} queued")
+    deadline = time.monotonic() + 60
+    while True:
+        got = requests.get(f"{base}/api/executions/{execution_id}", headers=headers, timeout=30)
+        got.raise_for_status()
+        ex = got.json()["execution"]
+        if ex["status"] in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     print(f"execution {ex['id']}: {ex['status']} in {ex['execution_time_ms']} ms, {ex['error_count']} error(s)")
     for r in ex["results"]:
         line = f"  {r['nodeId']:<10} {r['type']:<9} {r.get('actionId') or '':<17} {r['status']:<9} attempts={r['attempts']}"

@@ -124,6 +124,9 @@ pub const BOOKKEEPING_CALLS: u32 = 5;
 /// user is present (queued and recovered runs), in seconds.
 pub const OWNER_TOKEN_TTL_SECS: u64 = 300;
 
+/// Event dispatches one pass claims at most.
+pub const DISPATCH_BATCH: u32 = 50;
+
 /// Runs one scheduled tick claims for recovery at most.
 pub const RECOVERY_BATCH: u32 = 50;
 
@@ -273,6 +276,7 @@ pub fn table() -> Vec<(&'static str, String)> {
             "owner token for runs with no user present, valid for",
             ms(OWNER_TOKEN_TTL_SECS * 1000),
         ),
+        ("event dispatches claimed per pass", DISPATCH_BATCH.to_string()),
         ("runs claimed per scheduled tick", RECOVERY_BATCH.to_string()),
         (
             "redirects followed by `webhook_call` (each hop re-checked)",

@@ -32,6 +32,13 @@ impl RestClient {
         self.client.from(table)
     }
 
+    /// The same client, sending one more header on every request.
+    pub fn with_header(self, name: &str, value: &str) -> Self {
+        RestClient {
+            client: self.client.insert_header(name, value),
+        }
+    }
+
     /// A call of a database function (`POST /rest/v1/rpc/<function>`).
     pub fn rpc(&self, function: &str, params: &Value) -> postgrest::Builder {
         self.client.rpc(function, params.to_string())

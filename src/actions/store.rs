@@ -18,9 +18,20 @@ use crate::http::{HttpResponse, Outbound};
 use crate::rest::{self, RestClient};
 use serde_json::{json, Value};
 
-/// A client that writes as the owner: their token plus the anon `apikey`.
+/// The request header naming the run behind a write. The outbox triggers
+/// read it (PostgREST's `request.headers`) into `caused_by_execution`, so
+/// an event a run caused never starts that run's workflow again.
+pub const EXECUTION_HEADER: &str = "x-edgeflow-execution";
+
+/// A client that writes as the owner: their token plus the anon `apikey`,
+/// and the run's id in `x-edgeflow-execution`.
 pub fn client(env: &RunEnv<'_>) -> RestClient {
-    RestClient::for_token(env.config, env.owner_token)
+    let client = RestClient::for_token(env.config, env.owner_token);
+    if env.execution_id.is_empty() {
+        client
+    } else {
+        client.with_header(EXECUTION_HEADER, env.execution_id)
+    }
 }
 
 /// The rows of an answer, or the error grouped by status: 5xx and 429 are

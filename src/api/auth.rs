@@ -119,3 +119,21 @@ async fn fetch_keys<P: Platform>(config: &Config, p: &P) -> Result<JwkSet, ApiEr
     p.log(&format!("jwks: fetched {} key(s) from {url}", keys.keys.len()));
     Ok(keys)
 }
+
+/// Checks that the `Authorization` header carries the service role key
+/// (compared in constant time): only the platform's own callers (a Database
+/// Webhook, `pg_net`) may ask for work to be dispatched.
+pub fn service_role(header: Option<&str>, config: &Config) -> Result<(), ApiError> {
+    let token = bearer_token(header).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    let expected = config
+        .service_role_key
+        .as_ref()
+        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is not set".into()))?;
+    let (a, b) = (token.as_bytes(), expected.expose().as_bytes());
+    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("not the service role key"))
+    }
+}

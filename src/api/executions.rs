@@ -196,6 +196,7 @@ async fn run<P: Platform>(
         trigger_type: graph.trigger_type().as_str(),
         idempotency_key: key,
         queued: asynchronous,
+        parent: None,
     };
     let (execution_id, start) =
         runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);

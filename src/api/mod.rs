@@ -7,7 +7,10 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod cors;
+pub mod dispatch;
 pub mod executions;
+pub mod form;
+pub mod hooks;
 pub mod openapi;
 pub mod router;
 pub mod runs;
@@ -102,7 +105,13 @@ pub fn reject(origin: Option<&str>, config: Result<&Config, &ApiError>, err: &Ap
 /// Handles one request end to end, CORS included. Never panics on input.
 pub async fn handle<P: Platform>(req: &ApiRequest, config: Result<&Config, &ApiError>, p: &P) -> ApiResponse {
     let origin = req.header("origin");
-    let allowed: &[String] = config.map(|c| c.allowed_origins.as_slice()).unwrap_or(&[]);
+    // Public form hooks take posts from any origin (no credentials).
+    let any = ["*".to_string()];
+    let allowed: &[String] = if req.path.starts_with("/api/hooks/") {
+        &any
+    } else {
+        config.map(|c| c.allowed_origins.as_slice()).unwrap_or(&[])
+    };
 
     if req.method == "OPTIONS" {
         return match cors::preflight(origin, allowed) {
@@ -155,6 +164,19 @@ async fn dispatch<P: Platform>(
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let route = route(&req.method, &req.path)?;
+    match route {
+        Route::Hook(key) => return hooks::handle(&key, req, config.map_err(Clone::clone)?, p).await,
+        Route::DispatchEvents => {
+            let config = config.map_err(Clone::clone)?;
+            auth::service_role(req.header("authorization"), config)?;
+            let done = dispatch::dispatch_events(config, p).await?;
+            return Ok(ApiResponse::json(
+                200,
+                json!({"started": done.started, "skipped": done.skipped, "retried": done.retried}),
+            ));
+        }
+        _ => {}
+    }
     if !route.requires_auth() {
         return public(route, config.ok());
     }
@@ -167,6 +189,7 @@ async fn dispatch<P: Platform>(
         | Route::GetExecution(_)
         | Route::CancelExecution(_) => executions::handle(route, req, config, &user, p).await,
         Route::GetWebhookSecret => webhook_secret::handle(false, config, &user, p).await,
+        Route::RotateTriggerKey(id) => workflows::rotate_trigger_key(id, config, &user, p).await,
         Route::RotateWebhookSecret => webhook_secret::handle(true, config, &user, p).await,
         _ => workflows::handle(route, req, config, &user, p).await,
     }

@@ -114,6 +114,29 @@ pub fn document() -> Value {
                 "post": secured(json!({"summary": "Cancel a queued, running or waiting run: steps in flight finish, nothing new starts", "parameters": [id_param()],
                     "responses": {"200": ok("cancelled", execution_wrapped.clone()), "404": error_response("not found (or not yours)"), "409": error_response("conflict: the run already ended")}}))
             },
+            "/api/hooks/{trigger_key}": {
+                "post": {"summary": "Public form hook: starts an active form_submit workflow with the posted fields (no token; any origin)",
+                    "parameters": [{"name": "trigger_key", "in": "path", "required": true, "schema": {"type": "string"}},
+                                   {"name": "Idempotency-Key", "in": "header", "required": false, "description": "a repeat answers the first executionId", "schema": {"type": "string", "maxLength": 200}}],
+                    "requestBody": {"required": false, "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                        "multipart/form-data": {"schema": {"type": "object"}}}},
+                    "responses": {"202": ok("queued (executionId null when the trigger filter is false)", json!({"type": "object", "properties": {"executionId": {"type": "string", "nullable": true}}})),
+                        "303": {"description": "an HTML form (Accept: text/html) is sent to the trigger's redirectUrl"},
+                        "404": error_response("no active form_submit workflow with this key"),
+                        "413": error_response("payload_too_large"), "415": error_response("unsupported_media_type")}}
+            },
+            "/api/workflows/{id}/trigger-key/rotate": {
+                "post": secured(json!({"summary": "Replace the workflow's form-hook key; the old one stops working", "parameters": [id_param()],
+                    "responses": {"200": ok("the workflow with its new trigger_key", wrapped.clone()), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/events/dispatch": {
+                "post": {"summary": "Dispatch pending database events now (Authorization: Bearer <service role key>), e.g. from a Supabase Database Webhook",
+                    "responses": {"200": ok("what this pass did", json!({"type": "object", "properties": {
+                        "started": {"type": "integer"}, "skipped": {"type": "integer"}, "retried": {"type": "integer"}}})),
+                        "401": error_response("not the service role key")}}
+            },
             "/api/webhook-secret": {
                 "get": secured(json!({"summary": "The caller's Standard Webhooks signing secret (created on first read)",
                     "responses": {"200": ok("the secret", secret_wrapped.clone())}}))

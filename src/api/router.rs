@@ -28,6 +28,13 @@ pub enum Route {
     GetExecution(Uuid),
     /// `POST /api/executions/{id}/cancel`.
     CancelExecution(Uuid),
+    /// `POST /api/hooks/{trigger_key}`: a public form post (no token).
+    Hook(String),
+    /// `POST /api/workflows/{id}/trigger-key/rotate`.
+    RotateTriggerKey(Uuid),
+    /// `POST /api/events/dispatch`: dispatch pending database events now
+    /// (authenticated with the service role key, for a Database Webhook).
+    DispatchEvents,
     /// `GET /api/webhook-secret`: the caller's signing secret.
     GetWebhookSecret,
     /// `POST /api/webhook-secret/rotate`.
@@ -48,6 +55,9 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/workflows/{id}/executions", &["GET"], true),
     ("/api/executions/{id}", &["GET"], true),
     ("/api/executions/{id}/cancel", &["POST"], true),
+    ("/api/hooks/{trigger_key}", &["POST"], false),
+    ("/api/workflows/{id}/trigger-key/rotate", &["POST"], true),
+    ("/api/events/dispatch", &["POST"], false),
     ("/api/webhook-secret", &["GET"], true),
     ("/api/webhook-secret/rotate", &["POST"], true),
 ];
@@ -55,7 +65,10 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
 impl Route {
     /// Whether the route needs a verified user.
     pub fn requires_auth(&self) -> bool {
-        !matches!(self, Route::Health | Route::OpenApi | Route::Actions)
+        !matches!(
+            self,
+            Route::Health | Route::OpenApi | Route::Actions | Route::Hook(_) | Route::DispatchEvents
+        )
     }
 }
 
@@ -121,6 +134,21 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 pick(method, &[("GET", Route::GetExecution(id))]),
             )
         }
+        ["api", "hooks", key] => (
+            "/api/hooks/{trigger_key}",
+            pick(method, &[("POST", Route::Hook(key.to_string()))]),
+        ),
+        ["api", "workflows", id, "trigger-key", "rotate"] => {
+            let id = parse_id(id, "workflow")?;
+            (
+                "/api/workflows/{id}/trigger-key/rotate",
+                pick(method, &[("POST", Route::RotateTriggerKey(id))]),
+            )
+        }
+        ["api", "events", "dispatch"] => (
+            "/api/events/dispatch",
+            pick(method, &[("POST", Route::DispatchEvents)]),
+        ),
         ["api", "webhook-secret"] => (
             "/api/webhook-secret",
             pick(method, &[("GET", Route::GetWebhookSecret)]),

@@ -62,6 +62,9 @@ pub struct NewRun<'a> {
     pub idempotency_key: Option<&'a str>,
     /// Queued for the `RUNS` consumer instead of run in this invocation.
     pub queued: bool,
+    /// The run whose write caused the event that started this one, and how
+    /// many runs deep that chain is (0 for a run started by a person).
+    pub parent: Option<(String, u32)>,
 }
 
 /// The row to insert for a new run, and its id. Trigger data is stored
@@ -87,6 +90,11 @@ pub fn insert_row(
         "attempt": if run.queued { 0 } else { 1 },
         "lease_until": (!run.queued).then(|| rfc3339_from_ms(now_ms + lease_ms)),
     });
+    let mut row = row;
+    if let Some((parent, depth)) = &run.parent {
+        row["parent_execution_id"] = json!(parent);
+        row["chain_depth"] = json!(depth);
+    }
     (id, row)
 }
 

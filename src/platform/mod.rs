@@ -79,8 +79,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(c) => c,
         Err(e) => return console_log!("scheduled: configuration error: {e}"),
     };
-    if let Err(e) = runs::recover(&config, &platform(&env)).await {
+    let platform = platform(&env);
+    if let Err(e) = runs::recover(&config, &platform).await {
         console_log!("scheduled: recovery failed: {}", e.log_line());
+    }
+    if let Err(e) = crate::api::dispatch::dispatch_events(&config, &platform).await {
+        console_log!("scheduled: event dispatch failed: {}", e.log_line());
     }
 }
 

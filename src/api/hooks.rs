@@ -1,0 +1,129 @@
+//! `POST /api/hooks/{trigger_key}`: a public form post starts an active
+//! `form_submit` workflow. No token: the service role only finds the
+//! workflow by its key (`hook_target()`); everything else (reading the
+//! workflow, logging the run) happens as the owner, with a short-lived
+//! owner token, and the run goes through the `RUNS` queue so the poster
+//! never waits for it. Any other key, an inactive workflow or another
+//! trigger type is the same `404`, with no hint which.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::form::hook_fields;
+use super::runs::{self, NewRun, Owner, RunMessage, TABLE};
+use super::workflows::fetch as fetch_workflow;
+use super::{ApiRequest, ApiResponse, Platform};
+use crate::actions::RunEnv;
+use crate::auth::mint::owner_token;
+use crate::config::Config;
+use crate::engine::{trigger_passes, validate};
+use crate::error::ApiError;
+use crate::limits::{Limits, MAX_IDEMPOTENCY_KEY_CHARS};
+use crate::rest::{self, RestClient};
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no active form hook with this key".into())
+}
+
+/// The service-role client that finds work (never reads a user's rows).
+pub fn service_db(config: &Config) -> Result<RestClient, ApiError> {
+    let key = config
+        .service_role_key
+        .as_ref()
+        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed for public hooks and dispatch".into()))?;
+    Ok(RestClient::for_token(config, key.expose()))
+}
+
+/// Acts as `user_id` with a fresh owner token.
+pub fn owner(config: &Config, user_id: Uuid, now_ms: u64) -> Result<Owner, ApiError> {
+    let token = owner_token(config, user_id, now_ms / 1000).map_err(|e| ApiError::Misconfigured(e.0))?;
+    Ok(Owner { user_id, token })
+}
+
+/// Handles one form post.
+pub async fn handle<P: Platform>(key: &str, req: &ApiRequest, config: &Config, p: &P) -> Result<ApiResponse, ApiError> {
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(not_found());
+    }
+    let idempotency_key = match req.header("idempotency-key").map(str::trim) {
+        None => None,
+        Some(k) if !k.is_empty() && k.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS => Some(format!("hook:{k}")),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "Idempotency-Key",
+                format!("the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
+            ))
+        }
+    };
+    let fields = Value::Object(hook_fields(req.header("content-type"), &req.body)?);
+    let service = service_db(config)?;
+    let found = rest::one_row(&rest::send(p, service.rpc("hook_target", &json!({"p_trigger_key": key}))).await?)?
+        .ok_or_else(not_found)?;
+    let (Some(workflow_id), Some(user_id)) = (
+        found["workflow_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
+        found["user_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
+    ) else {
+        return Err(not_found());
+    };
+    let owner = owner(config, user_id, p.now_ms())?;
+    let db = RestClient::for_token(config, &owner.token);
+    let workflow = fetch_workflow(&db, p, workflow_id).await.map_err(|_| not_found())?;
+    let graph = validate(&workflow["nodes"], &workflow["edges"], &Limits::default()).map_err(|issues| {
+        p.log(&format!("hook for workflow {workflow_id}: the active workflow no longer validates ({} issues)", issues.len()));
+        not_found()
+    })?;
+    let wants_html = req.header("accept").is_some_and(|a| a.contains("text/html"));
+    let answer = |execution_id: Option<&str>| -> ApiResponse {
+        match graph.redirect_url().filter(|_| wants_html) {
+            Some(url) => {
+                let mut resp = ApiResponse { status: 303, body: None, headers: vec![] };
+                resp.headers.push(("Location", url.to_string()));
+                resp
+            }
+            None => ApiResponse::json(202, json!({"executionId": execution_id})),
+        }
+    };
+    match trigger_passes(&graph, &fields) {
+        Ok(true) => {}
+        Ok(false) => {
+            p.log(&format!("hook for workflow {workflow_id}: the trigger filter is false; not started"));
+            return Ok(answer(None));
+        }
+        Err(e) => return Err(ApiError::invalid_field("filter", format!("the trigger filter could not be evaluated: {e}"))),
+    }
+    let owner_id = user_id.to_string();
+    let redactor = RunEnv::new(config, &owner_id, &owner.token, "", None, 0).redactor();
+    let new_run = NewRun {
+        workflow_id: Some(workflow_id),
+        workflow_version: workflow["version"].as_i64(),
+        nodes: &workflow["nodes"],
+        edges: &workflow["edges"],
+        trigger: fields,
+        trigger_type: graph.trigger_type().as_str(),
+        idempotency_key: idempotency_key.as_deref(),
+        queued: true,
+        parent: None,
+    };
+    let (execution_id, row) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
+    let inserted = rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?;
+    match rest::rows(&inserted) {
+        Ok(_) => {}
+        Err(ApiError::Conflict(_)) if idempotency_key.is_some() => {
+            let builder = db.from(TABLE).select("id,workflow_id").eq("idempotency_key", idempotency_key.as_deref().unwrap_or_default());
+            let first = rest::one_row(&rest::send(p, builder).await?)?.ok_or_else(|| ApiError::Conflict("this Idempotency-Key is taken".into()))?;
+            if first["workflow_id"].as_str() != Some(workflow_id.to_string().as_str()) {
+                return Err(ApiError::IdempotencyKeyReused("this Idempotency-Key was already used for another form".into()));
+            }
+            let mut resp = answer(first["id"].as_str());
+            resp.headers.push(("Idempotent-Replayed", "true".into()));
+            return Ok(resp);
+        }
+        Err(e) => return Err(e),
+    }
+    let message = RunMessage { execution_id: execution_id.clone(), user_id: owner_id, attempt: 0 };
+    if let Err(e) = p.enqueue(&message, 0).await {
+        p.log(&format!("execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"));
+    }
+    p.log(&format!("execution {execution_id} queued by the form hook of workflow {workflow_id}"));
+    Ok(answer(Some(&execution_id)))
+}
