@@ -8,6 +8,7 @@ pub mod body;
 pub mod catalog;
 pub mod cors;
 pub mod executions;
+pub mod form;
 pub mod openapi;
 pub mod router;
 pub mod runs;
