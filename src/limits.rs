@@ -92,6 +92,9 @@ pub const MAX_FORM_FIELDS: usize = 200;
 /// Longest field name in a public form post, in characters; longer is a 400.
 pub const MAX_FORM_FIELD_NAME_CHARS: usize = 200;
 
+/// Longest `redirectUrl` of a `form_submit` trigger, in characters.
+pub const MAX_REDIRECT_URL_CHARS: usize = 2000;
+
 /// Longest accepted `Idempotency-Key`, in characters.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 
@@ -213,6 +216,10 @@ pub fn table() -> Vec<(&'static str, String)> {
         (
             "form field name",
             format!("{MAX_FORM_FIELD_NAME_CHARS} characters"),
+        ),
+        (
+            "trigger `redirectUrl`",
+            format!("{MAX_REDIRECT_URL_CHARS} characters"),
         ),
         ("listing page (`limit`): default", DEFAULT_PAGE.to_string()),
         ("listing page (`limit`): at most", MAX_PAGE.to_string()),
