@@ -26,6 +26,8 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: usize,
     },
+    /// A body in a `Content-Type` the route does not read (names what it reads).
+    UnsupportedMediaType(String),
     MethodNotAllowed {
         allowed: Vec<&'static str>,
     },
@@ -71,6 +73,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::InvalidJson(_) | ApiError::InvalidRequest { .. } | ApiError::InvalidWorkflow(_) => 400,
             ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
             ApiError::IdempotencyKeyReused(_) => 422,
@@ -89,6 +92,7 @@ impl ApiError {
             ApiError::InvalidRequest { .. } => "invalid_request",
             ApiError::InvalidWorkflow(_) => "invalid_workflow",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyKeyReused(_) => "idempotency_key_reused",
@@ -105,7 +109,8 @@ impl ApiError {
             ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
-            | ApiError::IdempotencyKeyReused(m) => m.clone(),
+            | ApiError::IdempotencyKeyReused(m)
+            | ApiError::UnsupportedMediaType(m) => m.clone(),
             ApiError::InvalidJson(m) => format!("request body is not valid JSON: {m}"),
             ApiError::InvalidRequest { message, .. } => message.clone(),
             ApiError::InvalidWorkflow(issues) => match issues.len() {
@@ -203,6 +208,17 @@ mod tests {
             json!({"error": "used for another workflow", "status": 422, "code": "idempotency_key_reused"})
         );
         assert!(e.headers().is_empty());
+    }
+
+    #[test]
+    fn an_unsupported_media_type_is_415_with_its_own_code() {
+        let e = ApiError::UnsupportedMediaType("send JSON or a form".into());
+        assert_eq!(
+            e.body(),
+            json!({"error": "send JSON or a form", "status": 415, "code": "unsupported_media_type"})
+        );
+        assert!(e.headers().is_empty());
+        assert_eq!(e.log_line(), "unsupported_media_type: send JSON or a form");
     }
 
     #[test]

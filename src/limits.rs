@@ -84,6 +84,17 @@ pub const MAX_OFFSET: usize = 1_000_000;
 /// Longest workflow `name`, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
+/// Most fields in one public form post (`POST /api/hooks/...`), whatever
+/// its encoding: top-level members of a JSON body, name/value pairs of a
+/// urlencoded one, parts of a multipart one. More is a 400.
+pub const MAX_FORM_FIELDS: usize = 200;
+
+/// Longest field name in a public form post, in characters; longer is a 400.
+pub const MAX_FORM_FIELD_NAME_CHARS: usize = 200;
+
+/// Longest `redirectUrl` of a `form_submit` trigger, in characters.
+pub const MAX_REDIRECT_URL_CHARS: usize = 2000;
+
 /// Longest accepted `Idempotency-Key`, in characters.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 
@@ -201,6 +212,18 @@ pub fn table() -> Vec<(&'static str, String)> {
         ("`nodes` + `edges` JSON", size(l.max_document_bytes)),
         ("workflow `name`", format!("{MAX_NAME_CHARS} characters")),
         ("request body (`413` beyond)", size(MAX_BODY_BYTES)),
+        (
+            "fields per form post (JSON members, pairs or parts)",
+            MAX_FORM_FIELDS.to_string(),
+        ),
+        (
+            "form field name",
+            format!("{MAX_FORM_FIELD_NAME_CHARS} characters"),
+        ),
+        (
+            "trigger `redirectUrl`",
+            format!("{MAX_REDIRECT_URL_CHARS} characters"),
+        ),
         ("listing page (`limit`): default", DEFAULT_PAGE.to_string()),
         ("listing page (`limit`): at most", MAX_PAGE.to_string()),
         ("listing `offset`: at most", MAX_OFFSET.to_string()),

@@ -33,7 +33,7 @@ impl RestClient {
     }
 
     /// The same client, sending one more header on every request.
-    pub fn with_header(self, name: &str, value: &str) -> Self {
+    pub fn with_header(self, name: &'static str, value: &str) -> Self {
         RestClient {
             client: self.client.insert_header(name, value),
         }

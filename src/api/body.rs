@@ -17,7 +17,14 @@ pub fn json_object(req: &ApiRequest, allow_empty: bool) -> Result<Map<String, Va
             limit: MAX_BODY_BYTES,
         });
     }
-    if req.body.iter().all(u8::is_ascii_whitespace) {
+    object_from_slice(&req.body, allow_empty)
+}
+
+/// `bytes` as a JSON object whose members nest at most `MAX_JSON_DEPTH`
+/// levels. Blank counts as `{}` when `allow_empty`. The size is the caller's
+/// to check.
+pub fn object_from_slice(bytes: &[u8], allow_empty: bool) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return if allow_empty {
             Ok(Map::new())
         } else {
@@ -26,7 +33,7 @@ pub fn json_object(req: &ApiRequest, allow_empty: bool) -> Result<Map<String, Va
             ))
         };
     }
-    let value: Value = serde_json::from_slice(&req.body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     match value {
         Value::Object(map) => {
             if let Some((name, _)) = map.iter().find(|(_, v)| json_depth(v) > MAX_JSON_DEPTH) {

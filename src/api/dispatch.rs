@@ -54,7 +54,13 @@ pub fn event_payload(event_type: &str, table: &str, record: &Value, old_record: 
 /// Claims due dispatches and starts their runs.
 pub async fn dispatch_events<P: Platform>(config: &Config, p: &P) -> Result<Dispatched, ApiError> {
     let service = service_db(config)?;
-    let claimed = rest::rows(&rest::send(p, service.rpc("claim_event_dispatches", &json!({"p_limit": DISPATCH_BATCH}))).await?)?;
+    let claimed = rest::rows(
+        &rest::send(
+            p,
+            service.rpc("claim_event_dispatches", &json!({"p_limit": DISPATCH_BATCH})),
+        )
+        .await?,
+    )?;
     let mut done = Dispatched::default();
     for d in &claimed {
         let dispatch_id = d["dispatch_id"].clone();
@@ -70,7 +76,7 @@ pub async fn dispatch_events<P: Platform>(config: &Config, p: &P) -> Result<Disp
             Err(e) => {
                 done.retried += 1;
                 p.log(&format!("dispatch {dispatch_id}: {}", e.log_line()));
-                ("retry", None, Some(e.to_string()))
+                ("retry", None, Some(e.message()))
             }
         };
         let params = json!({"p_dispatch_id": dispatch_id, "p_status": status, "p_execution_id": execution_id, "p_error": error});
@@ -89,16 +95,30 @@ pub async fn dispatch_events<P: Platform>(config: &Config, p: &P) -> Result<Disp
 /// trigger filter is false.
 async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<String>, ApiError> {
     let bad = || ApiError::internal("claim_event_dispatches() answered an unreadable row");
-    let workflow_id = d["workflow_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(bad)?;
-    let user_id = d["user_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(bad)?;
+    let workflow_id = d["workflow_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(bad)?;
+    let user_id = d["user_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(bad)?;
     let event_type = d["event_type"].as_str().ok_or_else(bad)?;
     let owner = owner(config, user_id, p.now_ms())?;
     let db = RestClient::for_token(config, &owner.token);
     let workflow = fetch_workflow(&db, p, workflow_id).await?;
     let graph = validate(&workflow["nodes"], &workflow["edges"], &Limits::default()).map_err(|issues| {
-        ApiError::InvalidRequest { message: format!("the workflow no longer validates ({} issues)", issues.len()), field: None }
+        ApiError::InvalidRequest {
+            message: format!("the workflow no longer validates ({} issues)", issues.len()),
+            field: None,
+        }
     })?;
-    let payload = event_payload(event_type, d["table_name"].as_str().unwrap_or(""), &d["new_record"], &d["old_record"]);
+    let payload = event_payload(
+        event_type,
+        d["table_name"].as_str().unwrap_or(""),
+        &d["new_record"],
+        &d["old_record"],
+    );
     if !trigger_passes(&graph, &payload).map_err(|e| ApiError::invalid_field("filter", e))? {
         return Ok(None);
     }
@@ -120,9 +140,15 @@ async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<
     };
     let (execution_id, row) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
     rest::rows(&rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?)?;
-    let message = RunMessage { execution_id: execution_id.clone(), user_id: owner_id, attempt: 0 };
+    let message = RunMessage {
+        execution_id: execution_id.clone(),
+        user_id: owner_id,
+        attempt: 0,
+    };
     if let Err(e) = p.enqueue(&message, 0).await {
-        p.log(&format!("execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"));
+        p.log(&format!(
+            "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
+        ));
     }
     Ok(Some(execution_id))
 }
@@ -137,7 +163,10 @@ mod tests {
         let old = json!({"id": 1, "stage": "open", "name": "Acme", "updated_at": "a"});
         let p = event_payload("deal_won", "deals", &new, &old);
         assert_eq!(p["changed"], json!(["stage"]));
-        assert_eq!((p["type"].as_str(), p["table"].as_str()), (Some("deal_won"), Some("deals")));
+        assert_eq!(
+            (p["type"].as_str(), p["table"].as_str()),
+            (Some("deal_won"), Some("deals"))
+        );
         let inserted = event_payload("deal_won", "deals", &new, &Value::Null);
         assert_eq!(inserted["changed"], json!(["id", "name", "stage"]));
     }

@@ -27,10 +27,9 @@ fn not_found() -> ApiError {
 
 /// The service-role client that finds work (never reads a user's rows).
 pub fn service_db(config: &Config) -> Result<RestClient, ApiError> {
-    let key = config
-        .service_role_key
-        .as_ref()
-        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed for public hooks and dispatch".into()))?;
+    let key = config.service_role_key.as_ref().ok_or_else(|| {
+        ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed for public hooks and dispatch".into())
+    })?;
     Ok(RestClient::for_token(config, key.expose()))
 }
 
@@ -41,13 +40,25 @@ pub fn owner(config: &Config, user_id: Uuid, now_ms: u64) -> Result<Owner, ApiEr
 }
 
 /// Handles one form post.
-pub async fn handle<P: Platform>(key: &str, req: &ApiRequest, config: &Config, p: &P) -> Result<ApiResponse, ApiError> {
-    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+pub async fn handle<P: Platform>(
+    key: &str,
+    req: &ApiRequest,
+    config: &Config,
+    p: &P,
+) -> Result<ApiResponse, ApiError> {
+    if key.is_empty()
+        || key.len() > 128
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return Err(not_found());
     }
     let idempotency_key = match req.header("idempotency-key").map(str::trim) {
         None => None,
-        Some(k) if !k.is_empty() && k.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS => Some(format!("hook:{k}")),
+        Some(k) if !k.is_empty() && k.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS => {
+            Some(format!("hook:{k}"))
+        }
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "Idempotency-Key",
@@ -57,26 +68,38 @@ pub async fn handle<P: Platform>(key: &str, req: &ApiRequest, config: &Config, p
     };
     let fields = Value::Object(hook_fields(req.header("content-type"), &req.body)?);
     let service = service_db(config)?;
-    let found = rest::one_row(&rest::send(p, service.rpc("hook_target", &json!({"p_trigger_key": key}))).await?)?
-        .ok_or_else(not_found)?;
+    let found =
+        rest::one_row(&rest::send(p, service.rpc("hook_target", &json!({"p_trigger_key": key}))).await?)?
+            .ok_or_else(not_found)?;
     let (Some(workflow_id), Some(user_id)) = (
-        found["workflow_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
+        found["workflow_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok()),
         found["user_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
     ) else {
         return Err(not_found());
     };
     let owner = owner(config, user_id, p.now_ms())?;
     let db = RestClient::for_token(config, &owner.token);
-    let workflow = fetch_workflow(&db, p, workflow_id).await.map_err(|_| not_found())?;
+    let workflow = fetch_workflow(&db, p, workflow_id)
+        .await
+        .map_err(|_| not_found())?;
     let graph = validate(&workflow["nodes"], &workflow["edges"], &Limits::default()).map_err(|issues| {
-        p.log(&format!("hook for workflow {workflow_id}: the active workflow no longer validates ({} issues)", issues.len()));
+        p.log(&format!(
+            "hook for workflow {workflow_id}: the active workflow no longer validates ({} issues)",
+            issues.len()
+        ));
         not_found()
     })?;
     let wants_html = req.header("accept").is_some_and(|a| a.contains("text/html"));
     let answer = |execution_id: Option<&str>| -> ApiResponse {
         match graph.redirect_url().filter(|_| wants_html) {
             Some(url) => {
-                let mut resp = ApiResponse { status: 303, body: None, headers: vec![] };
+                let mut resp = ApiResponse {
+                    status: 303,
+                    body: None,
+                    headers: vec![],
+                };
                 resp.headers.push(("Location", url.to_string()));
                 resp
             }
@@ -86,10 +109,17 @@ pub async fn handle<P: Platform>(key: &str, req: &ApiRequest, config: &Config, p
     match trigger_passes(&graph, &fields) {
         Ok(true) => {}
         Ok(false) => {
-            p.log(&format!("hook for workflow {workflow_id}: the trigger filter is false; not started"));
+            p.log(&format!(
+                "hook for workflow {workflow_id}: the trigger filter is false; not started"
+            ));
             return Ok(answer(None));
         }
-        Err(e) => return Err(ApiError::invalid_field("filter", format!("the trigger filter could not be evaluated: {e}"))),
+        Err(e) => {
+            return Err(ApiError::invalid_field(
+                "filter",
+                format!("the trigger filter could not be evaluated: {e}"),
+            ))
+        }
     }
     let owner_id = user_id.to_string();
     let redactor = RunEnv::new(config, &owner_id, &owner.token, "", None, 0).redactor();
@@ -109,10 +139,16 @@ pub async fn handle<P: Platform>(key: &str, req: &ApiRequest, config: &Config, p
     match rest::rows(&inserted) {
         Ok(_) => {}
         Err(ApiError::Conflict(_)) if idempotency_key.is_some() => {
-            let builder = db.from(TABLE).select("id,workflow_id").eq("idempotency_key", idempotency_key.as_deref().unwrap_or_default());
-            let first = rest::one_row(&rest::send(p, builder).await?)?.ok_or_else(|| ApiError::Conflict("this Idempotency-Key is taken".into()))?;
+            let builder = db
+                .from(TABLE)
+                .select("id,workflow_id")
+                .eq("idempotency_key", idempotency_key.as_deref().unwrap_or_default());
+            let first = rest::one_row(&rest::send(p, builder).await?)?
+                .ok_or_else(|| ApiError::Conflict("this Idempotency-Key is taken".into()))?;
             if first["workflow_id"].as_str() != Some(workflow_id.to_string().as_str()) {
-                return Err(ApiError::IdempotencyKeyReused("this Idempotency-Key was already used for another form".into()));
+                return Err(ApiError::IdempotencyKeyReused(
+                    "this Idempotency-Key was already used for another form".into(),
+                ));
             }
             let mut resp = answer(first["id"].as_str());
             resp.headers.push(("Idempotent-Replayed", "true".into()));
@@ -120,10 +156,18 @@ pub async fn handle<P: Platform>(key: &str, req: &ApiRequest, config: &Config, p
         }
         Err(e) => return Err(e),
     }
-    let message = RunMessage { execution_id: execution_id.clone(), user_id: owner_id, attempt: 0 };
+    let message = RunMessage {
+        execution_id: execution_id.clone(),
+        user_id: owner_id,
+        attempt: 0,
+    };
     if let Err(e) = p.enqueue(&message, 0).await {
-        p.log(&format!("execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"));
+        p.log(&format!(
+            "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
+        ));
     }
-    p.log(&format!("execution {execution_id} queued by the form hook of workflow {workflow_id}"));
+    p.log(&format!(
+        "execution {execution_id} queued by the form hook of workflow {workflow_id}"
+    ));
     Ok(answer(Some(&execution_id)))
 }

@@ -199,7 +199,11 @@ pub async fn rotate_trigger_key<P: Platform>(
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
     let db = RestClient::for_token(config, &user.token);
-    let resp = send(p, db.rpc("rotate_trigger_key", &json!({"p_workflow_id": id.to_string()}))).await?;
+    let resp = send(
+        p,
+        db.rpc("rotate_trigger_key", &json!({"p_workflow_id": id.to_string()})),
+    )
+    .await?;
     let row = rest::one_row(&resp)?.ok_or_else(not_found)?;
     p.log(&format!("workflow {id}: trigger key rotated"));
     Ok(ApiResponse::json(200, json!({"workflow": row})))

@@ -71,10 +71,22 @@ pub struct Condition {
     pub right: Value,
 }
 
+/// A trigger node's settings, from `data.triggerType` and `data.config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub trigger_type: TriggerType,
+    /// `data.config.filter`: the workflow starts only for events and form
+    /// posts it holds for. Its templates read `trigger` only.
+    pub filter: Option<Condition>,
+    /// `data.config.redirectUrl` of a `form_submit` trigger: an absolute
+    /// http(s) URL the browser is sent to after posting the form.
+    pub redirect_url: Option<String>,
+}
+
 /// What a node is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
-    Trigger(TriggerType),
+    Trigger(Trigger),
     Action {
         action_id: String,
         /// `data.config`, templates not yet rendered.
@@ -149,12 +161,27 @@ impl Graph {
         &self.nodes[self.trigger]
     }
 
-    /// The workflow's trigger type.
-    pub fn trigger_type(&self) -> TriggerType {
-        match self.trigger().kind {
+    /// The trigger node's settings.
+    pub fn trigger_settings(&self) -> &Trigger {
+        match &self.trigger().kind {
             NodeKind::Trigger(t) => t,
             _ => unreachable!("validated graph: trigger index points at the trigger"),
         }
+    }
+
+    /// The workflow's trigger type.
+    pub fn trigger_type(&self) -> TriggerType {
+        self.trigger_settings().trigger_type
+    }
+
+    /// The trigger's filter, if it has one (see [`crate::engine::trigger_passes`]).
+    pub fn trigger_filter(&self) -> Option<&Condition> {
+        self.trigger_settings().filter.as_ref()
+    }
+
+    /// Where a `form_submit` trigger sends the browser after a post, if set.
+    pub fn redirect_url(&self) -> Option<&str> {
+        self.trigger_settings().redirect_url.as_deref()
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {

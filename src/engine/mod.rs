@@ -5,11 +5,13 @@
 //! [`validate`]. [`RunState`] schedules a `Graph` as a pure state machine
 //! (events in, commands out); [`execute`] drives it through three small
 //! ports, [`ActionRunner`], [`Clock`] and [`Journal`], which the platform
-//! layer implements. Nothing here touches the network, storage or the
-//! `worker` crate, so all of it runs and is tested natively.
+//! layer implements. [`trigger_passes`] decides whether an event or a form
+//! post starts a run at all. Nothing here touches the network, storage or
+//! the `worker` crate, so all of it runs and is tested natively.
 
 pub mod budget;
 pub mod condition;
+mod filter;
 pub mod graph;
 pub mod inputs;
 pub mod issue;
@@ -28,7 +30,8 @@ pub mod validate;
 
 pub use crate::limits::Limits;
 pub use budget::{Budget, JOURNAL_BATCH_CALLS};
-pub use graph::{Graph, Node, NodeId, NodeKind, OnError, TriggerType};
+pub use filter::trigger_passes;
+pub use graph::{Condition, Graph, Node, NodeId, NodeKind, OnError, Trigger, TriggerType};
 pub use issue::ValidationIssue;
 pub use ports::{ActionCall, ActionError, ActionRunner, Clock, Journal, JournalAck, NoJournal};
 pub use result::{NodeResult, NodeStatus, RunOutcome, RunReport, RunStatus};

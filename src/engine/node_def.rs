@@ -1,12 +1,13 @@
 //! Parsing one node's `type` and `data` into a typed node, collecting every issue.
+//! A trigger's `data.config` holds its filter and, for `form_submit`, its `redirectUrl`.
 
 use super::condition::Op;
-use super::graph::{Condition, Node, NodeId, NodeKind, OnError, TriggerType};
+use super::graph::{Condition, Node, NodeId, NodeKind, OnError, Trigger, TriggerType};
 use super::issue::ValidationIssue;
 use super::retry::RetryPolicy;
 use super::structure::RawNode;
-use super::template::has_template;
-use crate::limits::Limits;
+use super::template::{has_template, references, Root};
+use crate::limits::{Limits, MAX_REDIRECT_URL_CHARS};
 use crate::schema;
 use serde_json::{Map, Value};
 
@@ -75,20 +76,164 @@ pub(crate) fn parse_node(
 
 fn parse_trigger(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
     let name = data.get("triggerType").and_then(Value::as_str);
-    match name.and_then(TriggerType::parse) {
-        Some(t) => Some(NodeKind::Trigger(t)),
-        None => {
-            let got = name.map_or("nothing".to_string(), |n| format!("{n:?}"));
-            cx.push(
-                "data.triggerType",
-                format!(
-                    "triggerType must be one of {}, got {got}",
-                    TriggerType::NAMES.join(", ")
+    let trigger_type = name.and_then(TriggerType::parse);
+    if trigger_type.is_none() {
+        let got = name.map_or("nothing".to_string(), |n| format!("{n:?}"));
+        cx.push(
+            "data.triggerType",
+            format!(
+                "triggerType must be one of {}, got {got}",
+                TriggerType::NAMES.join(", ")
+            ),
+        );
+    }
+    let empty = Map::new();
+    let config = match data.get("config") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(c)) => c,
+        Some(_) => {
+            cx.push("data.config", "config must be an object");
+            return None;
+        }
+    };
+    let filter = match config.get("filter") {
+        None | Some(Value::Null) => Some(None),
+        Some(raw) => {
+            let parsed = parse_comparison(raw, "data.config.filter", cx);
+            check_filter_templates(raw, cx);
+            parsed.map(Some)
+        }
+    };
+    let redirect_url = parse_redirect_url(config.get("redirectUrl"), trigger_type, cx);
+    Some(NodeKind::Trigger(Trigger {
+        trigger_type: trigger_type?,
+        filter: filter?,
+        redirect_url: redirect_url?,
+    }))
+}
+
+/// A trigger filter decides whether a run starts, before any node ran, so
+/// its templates may read the trigger data only.
+fn check_filter_templates(raw: &Value, cx: &mut Ctx<'_, '_>) {
+    let Some(filter) = raw.as_object() else { return };
+    for side in ["left", "right"] {
+        let Some(value) = filter.get(side) else { continue };
+        for (field, found) in references(value, &format!("data.config.filter.{side}")) {
+            match found {
+                Err(e) => cx.push(&field, e.to_string()),
+                Ok(r) if r.root != Root::Trigger => cx.push(
+                    &field,
+                    format!(
+                        "template {}: a trigger filter may read only the trigger data ({{{{trigger.<path>}}}})",
+                        r.raw
+                    ),
                 ),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// `data.config.redirectUrl`: only on a `form_submit` trigger, an absolute
+/// http(s) URL without templates. An empty string is a cleared field and
+/// counts as absent.
+fn parse_redirect_url(
+    value: Option<&Value>,
+    trigger_type: Option<TriggerType>,
+    cx: &mut Ctx<'_, '_>,
+) -> Option<Option<String>> {
+    const FIELD: &str = "data.config.redirectUrl";
+    let url = match value {
+        None | Some(Value::Null) => return Some(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Some(None),
+        Some(Value::String(s)) => s.trim(),
+        Some(other) => {
+            cx.push(FIELD, format!("redirectUrl must be a string, got {other}"));
+            return None;
+        }
+    };
+    match trigger_type {
+        Some(TriggerType::FormSubmit) => {}
+        Some(other) => {
+            cx.push(
+                FIELD,
+                format!(
+                    "redirectUrl applies only to form_submit triggers, not {}",
+                    other.as_str()
+                ),
+            );
+            return None;
+        }
+        None => return None,
+    }
+    match check_redirect_url(url) {
+        Ok(()) => Some(Some(url.to_string())),
+        Err(why) => {
+            cx.push(
+                FIELD,
+                format!("redirectUrl must be an absolute http(s) URL: {why}"),
             );
             None
         }
     }
+}
+
+/// Why `url` is not an absolute `http`/`https` URL that can go into a
+/// `Location` header as written.
+fn check_redirect_url(url: &str) -> Result<(), String> {
+    if url.chars().count() > MAX_REDIRECT_URL_CHARS {
+        return Err(format!("longer than {MAX_REDIRECT_URL_CHARS} characters"));
+    }
+    if has_template(url) {
+        return Err("templates are not allowed here".into());
+    }
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "{c:?} is not allowed (spaces, control and non-ASCII characters must be percent-encoded)"
+        ));
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+        .ok_or("it must start with https:// or http://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("credentials are not allowed in it".into());
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6.split_once(']').ok_or("unclosed [ in the host")?;
+            if addr.is_empty()
+                || !addr
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+            {
+                return Err(format!("[{addr}] is not an IPv6 address"));
+            }
+            (addr, after.strip_prefix(':'))
+        }
+        None => match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err("it has no host".into());
+    }
+    let host_ok = authority.starts_with('[')
+        || host
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if !host_ok {
+        return Err(format!("{host:?} is not a host name"));
+    }
+    if let Some(port) = port {
+        if port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("{port:?} is not a port"));
+        }
+    }
+    Ok(())
 }
 
 fn parse_action(data: &Map<String, Value>, limits: &Limits, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
@@ -183,7 +328,7 @@ fn bounded(
         Some(v) => match v.as_u64() {
             Some(n) if (min..=max).contains(&n) => Some(Some(n)),
             _ => {
-                let name = field.rsplit('.').next().unwrap_or(field);
+                let name = last(field);
                 cx.push(
                     field,
                     format!("{name} must be an integer from {min} to {max}, got {v}"),
@@ -195,8 +340,15 @@ fn bounded(
 }
 
 fn parse_condition(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
-    let Some(cond) = data.get("condition").and_then(Value::as_object) else {
-        cx.push("data.condition", "condition must be an object {left, op, right}");
+    let raw = data.get("condition").unwrap_or(&Value::Null);
+    parse_comparison(raw, "data.condition", cx).map(NodeKind::Condition)
+}
+
+/// `{left, op, right}` found at `at` (a condition node's `data.condition`,
+/// a trigger's `data.config.filter`).
+fn parse_comparison(raw: &Value, at: &str, cx: &mut Ctx<'_, '_>) -> Option<Condition> {
+    let Some(cond) = raw.as_object() else {
+        cx.push(at, format!("{} must be an object {{left, op, right}}", last(at)));
         return None;
     };
     let op_name = cond.get("op").and_then(Value::as_str);
@@ -204,21 +356,26 @@ fn parse_condition(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<No
     if op.is_none() {
         let got = op_name.map_or("nothing".to_string(), |n| format!("{n:?}"));
         cx.push(
-            "data.condition.op",
+            &format!("{at}.op"),
             format!("op must be one of {}, got {got}", Op::NAMES.join(", ")),
         );
     }
     let left = cond.get("left").cloned();
     if left.is_none() {
-        cx.push("data.condition.left", "left operand is required");
+        cx.push(&format!("{at}.left"), "left operand is required");
     }
     let right = cond.get("right").cloned();
     if right.is_none() && op.is_some_and(Op::needs_right) {
-        cx.push("data.condition.right", "right operand is required");
+        cx.push(&format!("{at}.right"), "right operand is required");
     }
-    Some(NodeKind::Condition(Condition {
+    Some(Condition {
         left: left?,
         op: op?,
         right: right.unwrap_or(Value::Null),
-    }))
+    })
+}
+
+/// The last segment of a dotted field path, for messages.
+fn last(field: &str) -> &str {
+    field.rsplit('.').next().unwrap_or(field)
 }

@@ -94,10 +94,14 @@ pub(crate) async fn run_action<R: ActionRunner, C: Clock>(
     }
 }
 
-/// Evaluates a condition node to its output `{"result": bool}`. For
-/// `exists`, a missing template path means "does not exist"; for every
-/// other operator it is an error of the node.
+/// Evaluates a condition node to its output `{"result": bool}`.
 pub(crate) fn run_condition(cond: &Condition, scope: &Scope<'_>) -> Result<Value, String> {
+    holds(cond, scope).map(|result| json!({ "result": result }))
+}
+
+/// Whether a condition holds in `scope`. For `exists`, a missing template
+/// path means "does not exist"; for every other operator it is an error.
+pub(crate) fn holds(cond: &Condition, scope: &Scope<'_>) -> Result<bool, String> {
     let left = match render(&cond.left, scope) {
         Ok(v) => Some(v),
         Err(e) if e.kind == ErrorKind::Missing && cond.op == Op::Exists => None,
@@ -108,6 +112,5 @@ pub(crate) fn run_condition(cond: &Condition, scope: &Scope<'_>) -> Result<Value
     } else {
         Value::Null
     };
-    let result = evaluate(cond.op, left.as_ref(), &right).map_err(|e| format!("condition: {e}"))?;
-    Ok(json!({ "result": result }))
+    evaluate(cond.op, left.as_ref(), &right).map_err(|e| format!("condition: {e}"))
 }
