@@ -661,3 +661,122 @@ fn recovery_claims_with_the_service_role_and_queues_each_run() {
         (1, "r1", 2)
     );
 }
+
+fn form_workflow(id: &str) -> Value {
+    let mut row = workflow_row(id);
+    row["is_active"] = json!(true);
+    row["nodes"][0]["data"] = json!({"triggerType": "form_submit", "config": {}});
+    row
+}
+
+fn claims_of(req: &edgeflow::http::HttpRequest) -> Value {
+    use base64::Engine;
+    let token = header(req, "authorization")
+        .unwrap()
+        .trim_start_matches("Bearer ")
+        .to_string();
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_form_post_is_found_by_the_service_role_and_logged_as_the_owner() {
+    let app = App::new();
+    app.db(
+        "POST",
+        "rpc/hook_target",
+        200,
+        json!([{"workflow_id": WF, "user_id": USER}]),
+    )
+    .db("GET", "workflows", 200, json!([form_workflow(WF)]))
+    .db("POST", "workflow_executions", 201, json!([{"id": "x"}]));
+    let resp = app.send(edgeflow::api::ApiRequest {
+        method: "POST".into(),
+        path: "/api/hooks/abcdefabcdefabcdefabcdefabcdefab".into(),
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+        body: b"name=Ann+Lee&email=ann%40acme.example".to_vec(),
+        ..Default::default()
+    });
+    assert_eq!(resp.status, 202, "{:?}", resp.body);
+    let lookup = &app.sent("POST", "rpc/hook_target")[0];
+    assert_eq!(
+        header(lookup, "authorization"),
+        Some(format!("Bearer {SERVICE}").as_str())
+    );
+    let read = &app.sent("GET", "workflows")[0];
+    assert_eq!(claims_of(read)["sub"], USER, "the workflow is read as its owner");
+    let start = body_of(&app.sent("POST", "workflow_executions")[0]);
+    assert_eq!(
+        start["trigger_data"],
+        json!({"name": "Ann Lee", "email": "ann@acme.example"})
+    );
+    assert_eq!(
+        (start["status"].as_str(), start["trigger_type"].as_str()),
+        (Some("queued"), Some("form_submit"))
+    );
+    assert_eq!(resp.body.unwrap()["executionId"], start["id"]);
+    assert_eq!(app.p.queued.borrow().len(), 1);
+}
+
+#[test]
+fn an_unknown_hook_key_is_404_without_a_hint() {
+    let app = App::new();
+    app.db("POST", "rpc/hook_target", 200, json!([]));
+    let post = |path: &str| {
+        app.send(edgeflow::api::ApiRequest {
+            method: "POST".into(),
+            path: path.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: b"{}".to_vec(),
+            ..Default::default()
+        })
+    };
+    let unknown = post("/api/hooks/abcdefabcdefabcdefabcdefabcdefab");
+    assert_eq!(error_code(&unknown, 404), "not_found");
+    let malformed = post("/api/hooks/not%20a%20key");
+    assert_eq!(malformed.body, unknown.body, "the same answer, no hint");
+}
+
+#[test]
+fn event_dispatch_needs_the_service_key_and_starts_each_claimed_dispatch_as_the_owner() {
+    let app = App::new();
+    let refused = app.call("POST", "/api/events/dispatch", None);
+    assert_eq!(
+        error_code(&refused, 401),
+        "unauthorized",
+        "a user token is not enough"
+    );
+    let mut row = workflow_row(WF);
+    row["nodes"][0]["data"] = json!({"triggerType": "deal_won", "config": {}});
+    app.db("POST", "rpc/claim_event_dispatches", 200, json!([{"dispatch_id": 7, "event_id": 3, "workflow_id": WF,
+        "user_id": USER, "event_type": "deal_won", "table_name": "deals", "new_record": {"id": 1, "stage": "won"},
+        "old_record": {"id": 1, "stage": "open"}, "caused_by_execution": null, "chain_depth": 0, "attempts": 1}]))
+        .db("GET", "workflows", 200, json!([row]))
+        .db("POST", "workflow_executions", 201, json!([{"id": "x"}]))
+        .db("POST", "rpc/finish_event_dispatch", 200, Value::Null);
+    let resp = app.send(edgeflow::api::ApiRequest {
+        method: "POST".into(),
+        path: "/api/events/dispatch".into(),
+        headers: vec![("authorization".into(), format!("Bearer {SERVICE}"))],
+        ..Default::default()
+    });
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(resp.body.unwrap()["started"], 1);
+    let start = body_of(&app.sent("POST", "workflow_executions")[0]);
+    assert_eq!(start["trigger_data"]["changed"], json!(["stage"]));
+    assert_eq!(
+        claims_of(&app.sent("POST", "workflow_executions")[0])["sub"],
+        USER
+    );
+    let finish = body_of(&app.sent("POST", "rpc/finish_event_dispatch")[0]);
+    assert_eq!(
+        (finish["p_dispatch_id"].as_i64(), finish["p_status"].as_str()),
+        (Some(7), Some("started"))
+    );
+    assert_eq!(finish["p_execution_id"], start["id"]);
+}
