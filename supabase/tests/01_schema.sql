@@ -2,12 +2,12 @@
 -- policies and their roles, comments, privileges, indexes, triggers.
 begin;
 \ir _helpers.psql
-select plan(47);
+select plan(48);
 
 -- Tables and columns the worker relies on --------------------------------------------
 select tables_are('public',
   array['workflows', 'workflow_executions', 'contacts', 'deals', 'notifications', 'email_outbox', 'workflow_events',
-        'webhook_secrets', 'workflow_step_runs'],
+        'webhook_secrets', 'workflow_step_runs', 'workflow_event_dispatches'],
   'public holds exactly the application tables');
 select columns_are('public', 'workflows',
   array['id', 'user_id', 'name', 'description', 'nodes', 'edges', 'is_active', 'trigger_key', 'created_at', 'updated_at',
@@ -15,7 +15,7 @@ select columns_are('public', 'workflows',
 select columns_are('public', 'workflow_executions',
   array['id', 'workflow_id', 'user_id', 'status', 'success', 'error_count', 'execution_time_ms', 'executed_at',
         'finished_at', 'trigger_type', 'trigger_data', 'results', 'idempotency_key', 'stop_reason', 'resume_at', 'attempt',
-        'lease_until', 'recoveries', 'workflow_snapshot', 'workflow_version']);
+        'lease_until', 'recoveries', 'workflow_snapshot', 'workflow_version', 'parent_execution_id', 'chain_depth']);
 select columns_are('public', 'contacts',
   array['id', 'user_id', 'email', 'name', 'company', 'fields', 'created_at', 'updated_at']);
 select columns_are('public', 'deals',
@@ -27,14 +27,15 @@ select columns_are('public', 'email_outbox',
         'provider_id', 'error', 'created_at', 'updated_at', 'step_key']);
 select columns_are('public', 'workflow_events',
   array['id', 'user_id', 'event_type', 'table_name', 'record_id', 'new_record', 'old_record', 'status', 'attempts',
-        'claimed_at', 'processed_at', 'last_error', 'created_at']);
+        'claimed_at', 'processed_at', 'last_error', 'created_at', 'caused_by_execution', 'chain_depth']);
 
--- Every owned table defaults user_id to the caller, so the API never sends it.
+-- Every table users write defaults user_id to the caller, so the API never
+-- sends it (events and dispatches are written only for their owner).
 select is_empty($$
   select c.relname from pg_class c
   join pg_attribute a on a.attrelid = c.oid and a.attname = 'user_id'
   left join pg_attrdef d on d.adrelid = c.oid and d.adnum = a.attnum
-  where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname <> 'workflow_events'
+  where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and c.relname not in ('workflow_events', 'workflow_event_dispatches')
     and coalesce(pg_get_expr(d.adbin, d.adrelid), '') <> 'auth.uid()'
 $$, 'user_id defaults to auth.uid() on every table users write');
 
@@ -58,6 +59,7 @@ select policies_are('public', 'notifications',
 select policies_are('public', 'email_outbox',
   array['email_outbox_select_own', 'email_outbox_insert_own', 'email_outbox_update_own', 'email_outbox_delete_own']);
 select policies_are('public', 'workflow_events', array['workflow_events_select_own']);
+select policies_are('public', 'workflow_event_dispatches', array['workflow_event_dispatches_select_own']);
 select policies_are('public', 'webhook_secrets',
   array['webhook_secrets_select_own', 'webhook_secrets_insert_own', 'webhook_secrets_update_own']);
 
@@ -122,7 +124,7 @@ $$, 'no API role holds TRUNCATE, REFERENCES or TRIGGER (row level security does 
 select is_empty($$
   select c.relname from pg_class c
   where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-    and c.relname not in ('workflow_events', 'webhook_secrets', 'workflow_step_runs')  -- narrower grants, tested in their own files
+    and c.relname not in ('workflow_events', 'webhook_secrets', 'workflow_step_runs', 'workflow_event_dispatches')  -- narrower grants, tested in their own files
     and not (has_table_privilege('authenticated', c.oid, 'SELECT, INSERT, UPDATE, DELETE')
              and has_table_privilege('authenticated', c.oid, 'SELECT')
              and has_table_privilege('authenticated', c.oid, 'INSERT')
@@ -140,9 +142,9 @@ $$, 'anon may execute no function in public');
 select is(
   (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
     where p.pronamespace = 'public'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')),
-  array['cancel_run(uuid)', 'is_email_address(text)', 'journal_steps(uuid,jsonb,integer)', 'rotate_webhook_secret()',
-        'take_run(uuid,integer,integer)', 'webhook_secret()'],
-  'authenticated may execute only the webhook secret and durable run calls and the address rule its check constraints use');
+  array['cancel_run(uuid)', 'is_email_address(text)', 'journal_steps(uuid,jsonb,integer)', 'rotate_trigger_key(uuid)',
+        'rotate_webhook_secret()', 'take_run(uuid,integer,integer)', 'webhook_secret()'],
+  'authenticated may execute only the webhook secret, trigger key and durable run calls and the address rule its check constraints use');
 select ok(has_function_privilege('service_role', 'public.claim_workflow_events(integer, integer, integer)', 'EXECUTE'),
   'service_role may execute claim_workflow_events');
 select is_empty($$
