@@ -53,8 +53,23 @@ class Gateway(ThreadingHTTPServer):
             self.pool.close()
 
 
+def _cookies(header: str | None) -> dict[str, str]:
+    """The Cookie header as PostgREST reads it (wai's parseCookies): `;`-separated pairs split at the first `=`,
+    leading spaces dropped from the name, a later duplicate winning."""
+    cookies: dict[str, str] = {}
+    for part in (header or "").split(";"):
+        if part:
+            name, _, value = part.partition("=")
+            cookies[name.lstrip(" ")] = value
+    return cookies
+
+
 def _settings(req: Request, path: str) -> list:
-    return [json.dumps(req.claims), req.method, path, json.dumps(req.headers), json.dumps({})]
+    """The transaction-local settings PostgREST makes: request.headers is every header but Cookie, lower-case names
+    (a JSON object), and the cookies go to request.cookies."""
+    headers = {name: value for name, value in req.headers.items() if name != "cookie"}
+    cookies = _cookies(req.headers.get("cookie"))
+    return [json.dumps(req.claims), req.method, path, json.dumps(headers), json.dumps(cookies)]
 
 
 def run_rest(gw: Gateway, method: str, route: str, req: Request) -> Response:

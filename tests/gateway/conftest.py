@@ -11,8 +11,8 @@ import requests
 SCHEMA = """
 drop table if exists public.gw_notes, public.gw_items, public.gw_locked cascade;
 drop function if exists public.gw_add(int, int), public.gw_items_min(int), public.gw_echo(jsonb, text[]),
-  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_first_item(),
-  public.gw_item_totals(jsonb);
+  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_setting(text),
+  public.gw_first_item(), public.gw_item_totals(jsonb);
 
 create table public.gw_items (
   id uuid primary key default gen_random_uuid(),
@@ -51,6 +51,8 @@ create function public.gw_whoami() returns json language sql stable as
                               'path', current_setting('request.path', true)) $$;
 create function public.gw_header(name text) returns text language sql stable as
   $$ select current_setting('request.headers', true)::json ->> name $$;
+create function public.gw_setting(name text) returns json language sql stable as
+  $$ select nullif(current_setting(name, true), '')::json $$;
 create function public.gw_noop() returns void language sql as $$ select $$;
 create function public.gw_first_item() returns public.gw_items language sql stable as
   $$ select * from public.gw_items order by qty limit 1 $$;
@@ -66,8 +68,8 @@ end $$;
 TEARDOWN = """
 drop table if exists public.gw_notes, public.gw_items, public.gw_locked cascade;
 drop function if exists public.gw_add(int, int), public.gw_items_min(int), public.gw_echo(jsonb, text[]),
-  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_first_item(),
-  public.gw_item_totals(jsonb);
+  public.gw_whoami(), public.gw_noop(), public.gw_header(text), public.gw_setting(text),
+  public.gw_first_item(), public.gw_item_totals(jsonb);
 """
 
 

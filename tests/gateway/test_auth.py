@@ -65,6 +65,40 @@ def test_request_headers_are_visible_to_sql(rest, alice):
     assert res.json() == "t-123"
 
 
+def test_request_headers_hold_every_header_but_cookie_with_lower_case_names(rest, alice, stack_env):
+    # PostgREST: request.headers is a JSON object of the request's headers, names lower-cased, Cookie left out
+    # (its pairs are request.cookies); the worker's x-edgeflow-execution reaches the outbox triggers this way.
+    run_id = "3f0c1a52-0000-4000-8000-00000000abcd"
+    res = rest("POST", "rpc/gw_setting", token=alice.token, json={"name": "request.headers"},
+               headers={"X-Edgeflow-Execution": run_id, "X-Trace": "t-123", "Prefer": "return=representation",
+                        "Cookie": "session=s1; theme=dark"})
+    assert res.status_code == 200, res.text
+    headers = res.json()
+    assert isinstance(headers, dict)
+    assert all(name == name.lower() for name in headers), headers
+    assert headers["x-edgeflow-execution"] == run_id and headers["x-trace"] == "t-123"
+    assert headers["authorization"] == f"Bearer {alice.token}" and headers["apikey"] == stack_env.anon_key
+    assert headers["prefer"] == "return=representation" and headers["content-type"] == "application/json"
+    assert "cookie" not in headers
+
+
+def test_cookies_are_request_cookies(rest, alice):
+    res = rest("POST", "rpc/gw_setting", token=alice.token, json={"name": "request.cookies"},
+               headers={"Cookie": "session=s1; theme=dark;token=a=b"})
+    assert res.json() == {"session": "s1", "theme": "dark", "token": "a=b"}
+    res = rest("POST", "rpc/gw_setting", token=alice.token, json={"name": "request.cookies"})
+    assert res.json() == {}
+
+
+def test_request_headers_last_for_one_transaction_and_reach_read_only_calls(rest, alice):
+    assert rest("GET", "rpc/gw_header?name=x-trace", token=alice.token, headers={"X-Trace": "t-get"}).json() == "t-get"
+    assert rest("POST", "rpc/gw_header", token=alice.token, json={"name": "x-trace"},
+                headers={"X-Trace": "t-once"}).json() == "t-once"
+    # Set with is_local: the pooled connections' next requests do not see it.
+    for _ in range(6):
+        assert rest("POST", "rpc/gw_header", token=alice.token, json={"name": "x-trace"}).json() is None
+
+
 def test_es256_and_rs256_tokens_from_local_keys(rest, alice, mint):
     # Asymmetric JWTs verified with the JWKS key chosen by kid (PostgREST jwt-secret as JWKS).
     for alg in ("ES256", "RS256"):
