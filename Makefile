@@ -40,7 +40,8 @@ demo: build
 
 ## Benchmarks: engine overhead per step (native), end-to-end latency
 ## through the worker and the step journal's cost (journal on vs off) on a
-## throwaway stack. Prints the figures.
+## throwaway stack, and form-hook throughput (every run checked in the
+## database). Prints the figures.
 bench: build
 	cargo bench --bench engine
-	$(PY) scripts/stack.py run -- bash -c '$(PY) scripts/bench-e2e.py && $(PY) scripts/bench-journal.py'
+	$(PY) scripts/stack.py run -- bash -c '$(PY) scripts/bench-e2e.py && $(PY) scripts/bench-journal.py && $(PY) scripts/bench-hooks.py'

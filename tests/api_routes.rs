@@ -752,6 +752,7 @@ fn event_dispatch_needs_the_service_key_and_starts_each_claimed_dispatch_as_the_
         "a user token is not enough"
     );
     let mut row = workflow_row(WF);
+    row["is_active"] = json!(true);
     row["nodes"][0]["data"] = json!({"triggerType": "deal_won", "config": {}});
     app.db("POST", "rpc/claim_event_dispatches", 200, json!([{"dispatch_id": 7, "event_id": 3, "workflow_id": WF,
         "user_id": USER, "event_type": "deal_won", "table_name": "deals", "new_record": {"id": 1, "stage": "won"},

@@ -68,7 +68,8 @@ def _settings(req: Request, path: str) -> list:
     """The transaction-local settings PostgREST makes: request.headers is every header but Cookie, lower-case names
     (a JSON object), and the cookies go to request.cookies."""
     headers = {name: value for name, value in req.headers.items() if name != "cookie"}
-    return [json.dumps(req.claims), req.method, path, json.dumps(headers), json.dumps(_cookies(req.headers.get("cookie")))]
+    cookies = _cookies(req.headers.get("cookie"))
+    return [json.dumps(req.claims), req.method, path, json.dumps(headers), json.dumps(cookies)]
 
 
 def run_rest(gw: Gateway, method: str, route: str, req: Request) -> Response:

@@ -71,7 +71,11 @@ pub async fn dispatch_events<P: Platform>(config: &Config, p: &P) -> Result<Disp
             }
             Ok(None) => {
                 done.skipped += 1;
-                ("skipped", None, Some("the trigger filter is false".to_string()))
+                (
+                    "skipped",
+                    None,
+                    Some("inactive, or the trigger filter is false".to_string()),
+                )
             }
             Err(e) => {
                 done.retried += 1;
@@ -92,7 +96,7 @@ pub async fn dispatch_events<P: Platform>(config: &Config, p: &P) -> Result<Disp
 }
 
 /// Starts the run of one dispatch as the workflow's owner; `None` when the
-/// trigger filter is false.
+/// workflow is no longer active or its trigger filter is false.
 async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<String>, ApiError> {
     let bad = || ApiError::internal("claim_event_dispatches() answered an unreadable row");
     let workflow_id = d["workflow_id"]
@@ -104,9 +108,14 @@ async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(bad)?;
     let event_type = d["event_type"].as_str().ok_or_else(bad)?;
+    // One run per dispatch, even when a claim expired and the dispatch is taken again.
+    let dispatch_key = format!("event-dispatch:{}", d["dispatch_id"]);
     let owner = owner(config, user_id, p.now_ms())?;
     let db = RestClient::for_token(config, &owner.token);
     let workflow = fetch_workflow(&db, p, workflow_id).await?;
+    if workflow["is_active"] != true {
+        return Ok(None);
+    }
     let graph = validate(&workflow["nodes"], &workflow["edges"], &Limits::default()).map_err(|issues| {
         ApiError::InvalidRequest {
             message: format!("the workflow no longer validates ({} issues)", issues.len()),
@@ -134,12 +143,21 @@ async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<
         edges: &workflow["edges"],
         trigger: payload,
         trigger_type: event_type,
-        idempotency_key: None,
+        idempotency_key: Some(&dispatch_key),
         queued: true,
         parent,
     };
     let (execution_id, row) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
-    rest::rows(&rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?)?;
+    match rest::rows(&rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?) {
+        Ok(_) => {}
+        // A retry after an expired claim: the run of the first attempt stands.
+        Err(ApiError::Conflict(_)) => {
+            let builder = db.from(TABLE).select("id").eq("idempotency_key", &dispatch_key);
+            let first = rest::one_row(&rest::send(p, builder).await?)?;
+            return Ok(first.and_then(|r| r["id"].as_str().map(str::to_string)));
+        }
+        Err(e) => return Err(e),
+    }
     let message = RunMessage {
         execution_id: execution_id.clone(),
         user_id: owner_id,

@@ -132,10 +132,9 @@ pub fn document() -> Value {
                     "responses": {"200": ok("the workflow with its new trigger_key", wrapped.clone()), "404": error_response("not found (or not yours)")}}))
             },
             "/api/events/dispatch": {
-                "post": {"summary": "Dispatch pending database events now (Authorization: Bearer <service role key>), e.g. from a Supabase Database Webhook",
+                "post": secured(json!({"summary": "Dispatch pending database events now; the bearer is the service role key (not a user token), e.g. from a Supabase Database Webhook",
                     "responses": {"200": ok("what this pass did", json!({"type": "object", "properties": {
-                        "started": {"type": "integer"}, "skipped": {"type": "integer"}, "retried": {"type": "integer"}}})),
-                        "401": error_response("not the service role key")}}
+                        "started": {"type": "integer"}, "skipped": {"type": "integer"}, "retried": {"type": "integer"}}}))}}))
             },
             "/api/webhook-secret": {
                 "get": secured(json!({"summary": "The caller's Standard Webhooks signing secret (created on first read)",

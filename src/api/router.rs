@@ -41,7 +41,8 @@ pub enum Route {
     RotateWebhookSecret,
 }
 
-/// The route table: path pattern, methods, whether a user token is needed.
+/// The route table: path pattern, methods, whether a bearer token is needed
+/// (a user's, or the service role key for `/api/events/dispatch`).
 /// `GET /openapi.json` documents exactly these (a test keeps them in sync).
 pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/health", &["GET"], false),
@@ -57,7 +58,7 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/executions/{id}/cancel", &["POST"], true),
     ("/api/hooks/{trigger_key}", &["POST"], false),
     ("/api/workflows/{id}/trigger-key/rotate", &["POST"], true),
-    ("/api/events/dispatch", &["POST"], false),
+    ("/api/events/dispatch", &["POST"], true),
     ("/api/webhook-secret", &["GET"], true),
     ("/api/webhook-secret/rotate", &["POST"], true),
 ];

@@ -10,10 +10,11 @@
 -- * Chains: an event written by a run (the worker sends the run's id in the
 --   `x-edgeflow-execution` request header) records that run and its chain
 --   depth. The run's own workflow is never started by it again (the loop
---   guard), and an event at depth MAX_CHAIN_DEPTH = 5 or more starts nothing:
---   a run started by a person, a form or a plain API call is at depth 0, a run
---   started by an event its write caused at depth 1, and so on, so a chain of
---   runs started by runs holds at most five runs (depths 0 to 4).
+--   guard), and an event at depth 5 or more starts nothing (max_chain_depth in
+--   claim_event_dispatches()): a run started by a person, a form or a plain
+--   API call is at depth 0, a run started by an event its write caused at
+--   depth 1, and so on, so a chain of runs started by runs holds at most five
+--   runs (depths 0 to 4).
 -- * Functions, all with an empty search_path:
 --     hook_target(p_trigger_key)                                   service_role only
 --     rotate_trigger_key(p_workflow_id)                            authenticated

@@ -8,11 +8,19 @@ import threading
 import time
 import uuid
 
+import pytest
 import requests
 
-from support.documents import action, chain, trigger, webhook
+from support.api import RUN_TIMEOUT_S
+from support.documents import action, chain, trigger
 
 FORM = {"email": "ada@analytical-engines.example", "name": "Ada"}
+
+
+@pytest.fixture
+def person(new_person):
+    """A fresh owner per event test: active event workflows of one test must not see another test's events."""
+    return new_person(timeout_s=RUN_TIMEOUT_S)
 
 
 def active(owner, doc: dict) -> dict:
@@ -126,15 +134,15 @@ def rolled_back(db, sql: str, params: list) -> None:
         pass
 
 
-def test_a_contact_update_and_a_deal_won_each_start_their_workflows_once(owner, worker_url, db, stack_env):
-    on_contact = active(owner, chain(trigger(trigger_type="contact_update"),
+def test_a_contact_update_and_a_deal_won_each_start_their_workflows_once(person, worker_url, db, stack_env):
+    on_contact = active(person, chain(trigger(trigger_type="contact_update"),
                                      action("n", "send_notification", {"title": "{{trigger.record.name}}"})))
-    on_deal = active(owner, chain(trigger(trigger_type="deal_won"), action("n", "send_notification", {"title": "won"})))
-    contact = make_contact(db, owner.id)
+    on_deal = active(person, chain(trigger(trigger_type="deal_won"), action("n", "send_notification", {"title": "won"})))
+    contact = make_contact(db, person.id)
     db.execute("update public.contacts set name = 'Ann Lee' where id = %s", [contact])
     rolled_back(db, "update public.contacts set name = 'never' where id = %s", [contact])
     deal = db.execute("insert into public.deals (user_id, title, stage) values (%s, 'Acme', 'open') returning id",
-                      [owner.id]).fetchone()[0]
+                      [person.id]).fetchone()[0]
     db.execute("update public.deals set stage = 'won' where id = %s", [deal])
     # Two dispatch passes at once, then a third: each event still starts each workflow once.
     threads = [threading.Thread(target=dispatch, args=(worker_url, stack_env)) for _ in range(2)]
@@ -150,16 +158,16 @@ def test_a_contact_update_and_a_deal_won_each_start_their_workflows_once(owner, 
     assert deal_runs[0][1] == "deal_won" and deal_runs[0][2]["record"]["stage"] == "won"
     assert "stage" in deal_runs[0][2]["changed"]
     for run_id, *_ in contact_runs + deal_runs:
-        ex = wait_run(owner, run_id)
+        ex = wait_run(person, run_id)
         assert ex["status"] == "succeeded", ex
-    assert wait_run(owner, contact_runs[0][0])["results"][-1]["output"]["title"] == "Ann Lee"
+    assert wait_run(person, contact_runs[0][0])["results"][-1]["output"]["title"] == "Ann Lee"
 
 
-def test_an_event_filter_decides_which_changes_start_a_run(owner, worker_url, db, stack_env):
+def test_an_event_filter_decides_which_changes_start_a_run(person, worker_url, db, stack_env):
     node = trigger(trigger_type="contact_update")
     node["data"]["config"]["filter"] = {"left": "{{trigger.changed}}", "op": "contains", "right": "company"}
-    wf = active(owner, chain(node, action("n", "send_notification", {"title": "moved"})))
-    contact = make_contact(db, owner.id)
+    wf = active(person, chain(node, action("n", "send_notification", {"title": "moved"})))
+    contact = make_contact(db, person.id)
     db.execute("update public.contacts set name = 'Only the name' where id = %s", [contact])
     dispatch(worker_url, stack_env)
     assert runs_of(db, wf["id"]) == [], "the filter was false"
@@ -168,15 +176,15 @@ def test_an_event_filter_decides_which_changes_start_a_run(owner, worker_url, db
     assert len(runs_of(db, wf["id"])) == 1
 
 
-def test_a_workflow_that_updates_the_contact_that_triggered_it_does_not_loop(owner, worker_url, db, stack_env):
-    contact = make_contact(db, owner.id)
-    wf = active(owner, chain(trigger(trigger_type="contact_update"),
+def test_a_workflow_that_updates_the_contact_that_triggered_it_does_not_loop(person, worker_url, db, stack_env):
+    contact = make_contact(db, person.id)
+    wf = active(person, chain(trigger(trigger_type="contact_update"),
                              action("touch", "update_contact", {"id": "{{trigger.record.id}}",
                                                                 "company": "Touched {{trigger.record.name}}"})))
     db.execute("update public.contacts set name = 'Loop' where id = %s", [contact])
     dispatch(worker_url, stack_env)
     [(first, *_)] = runs_of(db, wf["id"])
-    assert wait_run(owner, first)["status"] == "succeeded"
+    assert wait_run(person, first)["status"] == "succeeded"
     company = db.execute("select company from public.contacts where id = %s", [contact]).fetchone()[0]
     assert company == "Touched Loop", "the run's own update happened"
     caused = db.execute("select count(*) from public.workflow_events where caused_by_execution = %s",
@@ -185,3 +193,30 @@ def test_a_workflow_that_updates_the_contact_that_triggered_it_does_not_loop(own
     for _ in range(2):
         dispatch(worker_url, stack_env)
     assert len(runs_of(db, wf["id"])) == 1, "its own write did not start it again"
+
+
+def test_an_event_made_while_nothing_dispatches_runs_after_a_scheduled_tick(person, worker_url, db):
+    wf = active(person, chain(trigger(trigger_type="contact_update"), action("n", "send_notification", {"title": "late"})))
+    contact = make_contact(db, person.id)
+    db.execute("update public.contacts set name = 'While down' where id = %s", [contact])
+    assert runs_of(db, wf["id"]) == [], "the event waits in the outbox"
+    tick = requests.get(f"{worker_url}/__scheduled", params={"cron": "* * * * *"}, timeout=60)
+    assert tick.status_code == 200, tick.text
+    [(run_id, *_)] = runs_of(db, wf["id"])
+    assert wait_run(person, run_id)["status"] == "succeeded"
+
+
+def test_a_dispatched_run_acts_as_its_owner_and_cannot_touch_another_users_rows(person, stranger, worker_url, db,
+                                                                                  stack_env):
+    theirs = make_contact(db, stranger.id)
+    wf = active(person, chain(trigger(trigger_type="contact_update"),
+                             action("steal", "update_contact", {"id": theirs, "company": "taken over"})))
+    mine = make_contact(db, person.id)
+    db.execute("update public.contacts set name = 'Trigger' where id = %s", [mine])
+    dispatch(worker_url, stack_env)
+    [(run_id, *_)] = runs_of(db, wf["id"])
+    ex = wait_run(person, run_id)
+    step = ex["results"][-1]
+    assert ex["status"] == "failed" and step["status"] == "failed", ex["results"]
+    company = db.execute("select company from public.contacts where id = %s", [theirs]).fetchone()[0]
+    assert company != "taken over", "RLS kept the other user's row out of reach"

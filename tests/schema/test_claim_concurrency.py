@@ -1,8 +1,9 @@
-"""Concurrent claims by separate sessions never hand out the same workflow event, or the same run (claim_runs()
-for the recovery tick, take_run() for an invocation).
+"""Concurrent claims by separate sessions never hand out the same workflow event, the same event dispatch
+(claim_event_dispatches()), or the same run (claim_runs() for the recovery tick, take_run() for an invocation).
 
-Every claim_workflow_events() and claim_runs() transaction here is rolled back, so events and runs the tests
-do not own (if any are due in a shared database) end up untouched; the take_run() race commits on a run of its own.
+Every claim_workflow_events(), claim_event_dispatches() and claim_runs() transaction here is rolled back, so
+events, dispatches and runs the tests do not own (if any are due in a shared database) end up untouched; the
+take_run() race commits on a run of its own.
 """
 
 from __future__ import annotations
@@ -192,3 +193,122 @@ def test_two_takes_of_the_same_attempt_hand_the_run_to_one(schema_db_url, schema
     with psycopg.connect(schema_db_url, autocommit=True) as conn:
         assert conn.execute("select status, attempt from public.workflow_executions where id = %s",
                             [run_id]).fetchone() == ("running", 1)
+
+
+# -- event dispatches: claim_event_dispatches() ---------------------------------------------------------
+
+def _contact_workflows(url: str, user_id: str, count: int) -> set[str]:
+    """Commits `count` active contact_update workflows of the user."""
+    nodes = json.dumps([{"id": "trigger-1", "type": "trigger", "position": {"x": 0, "y": 0},
+                         "data": {"triggerType": "contact_update", "config": {}}}])
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "insert into public.workflows (user_id, name, is_active, nodes) select %s, 'on update ' || g, true, %s"
+            " from generate_series(1, %s) g returning id::text", [user_id, nodes, count]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _commit_dispatches(url: str, user_id: str) -> set[int]:
+    """What a committed claim leaves for the user's events: one due pending dispatch per event and workflow, the
+    events done. Written by hand, so no claim commits on rows the tests do not own."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "insert into public.workflow_event_dispatches (event_id, workflow_id, user_id)"
+            " select e.id, w.id, w.user_id from public.workflow_events e"
+            " join public.workflows w on w.user_id = e.user_id where e.user_id = %s returning id", [user_id]).fetchall()
+        conn.execute("update public.workflow_events set status = 'done', processed_at = now() where user_id = %s",
+                     [user_id])
+    return {r[0] for r in rows}
+
+
+def _claim_dispatches(conn: psycopg.Connection, limit: int) -> list[tuple[int, int, str, int]]:
+    return conn.execute(
+        "select dispatch_id, event_id, workflow_id::text, attempts from public.claim_event_dispatches(%s)",
+        [limit]).fetchall()
+
+
+def test_second_session_skips_dispatches_claimed_by_an_open_transaction(schema_db_url, schema_user):
+    user_id = schema_user()
+    _contact_workflows(schema_db_url, user_id, 2)
+    _make_events(schema_db_url, user_id, 6)
+    mine = _commit_dispatches(schema_db_url, user_id)
+    assert len(mine) == 12, "fixture: two dispatches per event"
+    with ExitStack() as stack:
+        first = stack.enter_context(_service_session(schema_db_url))
+        second = stack.enter_context(_service_session(schema_db_url))
+
+        claimed_first = _claim_dispatches(first, 5)  # not committed: its row locks stay held
+        claimed_second = _claim_dispatches(second, 1000)  # would block or duplicate without skip locked
+
+        ids_first = {r[0] for r in claimed_first}
+        ids_second = {r[0] for r in claimed_second}
+        assert len(claimed_first) == 5
+        assert ids_first.isdisjoint(ids_second), "a dispatch was handed to both sessions"
+        assert mine <= ids_first | ids_second, "every due dispatch was handed to one of them"
+        assert all(attempts == 1 for dispatch_id, *_, attempts in claimed_first + claimed_second if dispatch_id in mine)
+        first.rollback()
+        second.rollback()
+
+
+def test_many_simultaneous_dispatch_claims_are_disjoint(schema_db_url, schema_user):
+    # Committed dispatches to hand out, and pending events each session may turn into dispatches of its own.
+    user_id = schema_user()
+    workflows = _contact_workflows(schema_db_url, user_id, 2)
+    _make_events(schema_db_url, user_id, 6)
+    committed = _commit_dispatches(schema_db_url, user_id)
+    with psycopg.connect(schema_db_url, autocommit=True) as conn:
+        conn.execute("update public.contacts set name = 'changed again' where user_id = %s", [user_id])
+        pending = {r[0] for r in conn.execute(
+            "select id from public.workflow_events where user_id = %s and status = 'pending'", [user_id]).fetchall()}
+    assert len(pending) == 6
+    sessions = 4
+    barrier = threading.Barrier(sessions)
+    done = threading.Barrier(sessions)
+    results: dict[int, list[tuple[int, int, str, int]]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            with _service_session(schema_db_url) as conn:
+                barrier.wait(timeout=10)  # fire the claims together
+                results[n] = _claim_dispatches(conn, 6)
+                done.wait(timeout=10)  # hold every lock until all have claimed
+                conn.rollback()
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+            barrier.abort()
+            done.abort()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    assert len(results) == sessions
+
+    rows = [row for claimed in results.values() for row in claimed]
+    ids = [r[0] for r in rows]
+    pairs = [(r[1], r[2]) for r in rows]
+    assert len(ids) == len(set(ids)), f"a dispatch was handed out twice: {results}"
+    assert len(pairs) == len(set(pairs)), f"an event was dispatched to a workflow twice: {results}"
+    # Due committed dispatches come first (oldest due first), and 4 x 6 slots exceed the 12 of them.
+    assert committed <= set(ids)
+    assert {workflow_id for _, event_id, workflow_id, _ in rows if event_id in pending} <= workflows
+
+
+def test_rolled_back_dispatch_claims_leave_events_pending_and_no_dispatch(schema_db_url, schema_user):
+    user_id = schema_user()
+    _contact_workflows(schema_db_url, user_id, 2)
+    mine = _make_events(schema_db_url, user_id, 3)
+    with _service_session(schema_db_url) as conn:
+        claimed = _claim_dispatches(conn, 1000)
+        assert mine <= {r[1] for r in claimed}, "the claim turned the events into dispatches and handed them out"
+        conn.rollback()
+    with psycopg.connect(schema_db_url, autocommit=True) as conn:
+        events = conn.execute("select status, attempts from public.workflow_events where user_id = %s",
+                              [user_id]).fetchall()
+        dispatches = conn.execute("select count(*) from public.workflow_event_dispatches where user_id = %s",
+                                  [user_id]).fetchone()[0]
+    assert events == [("pending", 0)] * 3
+    assert dispatches == 0
