@@ -11,6 +11,7 @@ pub mod executions;
 pub mod openapi;
 pub mod router;
 pub mod runs;
+pub mod timeline;
 pub mod webhook_secret;
 pub mod workflows;
 
