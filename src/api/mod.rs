@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod openapi;
 pub mod router;
 pub mod runs;
+pub mod timeline;
 pub mod webhook_secret;
 pub mod workflows;
 
