@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::body::{json_object, pagination, type_name};
 use super::runs::{self, NewRun, Owner, Resume, RunMessage, TABLE};
+use super::timeline::timeline_svg;
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
 use crate::actions::RunEnv;
@@ -92,16 +93,17 @@ pub async fn handle<P: Platform>(
                 json!({"executions": rows, "limit": limit, "offset": offset}),
             ))
         }
-        Route::GetExecution(id) => {
-            let mut row = runs::read(&db, p, &id.to_string())
-                .await?
-                .ok_or_else(|| ApiError::NotFound("execution not found".into()))?;
-            // In progress: the steps journaled so far, so polling shows progress.
-            if !runs::is_final(row["status"].as_str().unwrap_or("")) {
-                let steps = runs::journal(&db, p, &id.to_string()).await?;
-                row["results"] = Value::Array(steps.into_iter().map(|s| s["result"].clone()).collect());
-            }
-            Ok(ApiResponse::json(200, json!({"execution": row})))
+        Route::GetExecution(id) => Ok(ApiResponse::json(
+            200,
+            json!({"execution": current(&db, p, id).await?}),
+        )),
+        Route::Timeline(id) => {
+            let svg = timeline_svg(&current(&db, p, id).await?);
+            Ok(ApiResponse::bytes(
+                200,
+                "image/svg+xml; charset=utf-8",
+                svg.into_bytes(),
+            ))
         }
         Route::CancelExecution(id) => {
             let params = json!({"p_execution_id": id.to_string()});
@@ -121,6 +123,19 @@ pub async fn handle<P: Platform>(
             "route {other:?} reached the execution handler"
         ))),
     }
+}
+
+/// One run as its owner sees it now: in progress, with the steps journaled
+/// so far as its results, so polling (and the timeline) show progress.
+async fn current<P: Platform>(db: &RestClient, p: &P, id: Uuid) -> Result<Value, ApiError> {
+    let mut row = runs::read(db, p, &id.to_string())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("execution not found".into()))?;
+    if !runs::is_final(row["status"].as_str().unwrap_or("")) {
+        let steps = runs::journal(db, p, &id.to_string()).await?;
+        row["results"] = Value::Array(steps.into_iter().map(|s| s["result"].clone()).collect());
+    }
+    Ok(row)
 }
 
 /// `triggerData`: an object, or absent (then `{}`).

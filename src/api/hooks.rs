@@ -94,15 +94,7 @@ pub async fn handle<P: Platform>(
     let wants_html = req.header("accept").is_some_and(|a| a.contains("text/html"));
     let answer = |execution_id: Option<&str>| -> ApiResponse {
         match graph.redirect_url().filter(|_| wants_html) {
-            Some(url) => {
-                let mut resp = ApiResponse {
-                    status: 303,
-                    body: None,
-                    headers: vec![],
-                };
-                resp.headers.push(("Location", url.to_string()));
-                resp
-            }
+            Some(url) => ApiResponse::empty(303, vec![("Location", url.to_string())]),
             None => ApiResponse::json(202, json!({"executionId": execution_id})),
         }
     };

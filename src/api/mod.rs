@@ -56,12 +56,15 @@ impl ApiRequest {
     }
 }
 
-/// An answer: status, JSON body (none for 204), extra headers.
+/// An answer: status, JSON body (none for 204), extra headers; or, for the
+/// few answers that are not JSON (an SVG picture), raw bytes whose
+/// `Content-Type` is among the headers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
     pub status: u16,
     pub body: Option<Value>,
     pub headers: Vec<(&'static str, String)>,
+    pub raw: Option<Vec<u8>>,
 }
 
 impl ApiResponse {
@@ -70,6 +73,25 @@ impl ApiResponse {
             status,
             body: Some(body),
             headers: vec![],
+            raw: None,
+        }
+    }
+    /// An answer without a body (204, 303).
+    pub fn empty(status: u16, headers: Vec<(&'static str, String)>) -> Self {
+        ApiResponse {
+            status,
+            body: None,
+            headers,
+            raw: None,
+        }
+    }
+    /// A non-JSON answer.
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        ApiResponse {
+            status,
+            body: None,
+            headers: vec![("Content-Type", content_type.to_string())],
+            raw: Some(body),
         }
     }
     pub fn error(err: &ApiError) -> Self {
@@ -77,6 +99,7 @@ impl ApiResponse {
             status: err.status(),
             body: Some(err.body()),
             headers: err.headers(),
+            raw: None,
         }
     }
 }
@@ -116,16 +139,8 @@ pub async fn handle<P: Platform>(req: &ApiRequest, config: Result<&Config, &ApiE
 
     if req.method == "OPTIONS" {
         return match cors::preflight(origin, allowed) {
-            Some(headers) => ApiResponse {
-                status: 204,
-                body: None,
-                headers,
-            },
-            None => ApiResponse {
-                status: 204,
-                body: None,
-                headers: cors::grant(origin, allowed),
-            },
+            Some(headers) => ApiResponse::empty(204, headers),
+            None => ApiResponse::empty(204, cors::grant(origin, allowed)),
         };
     }
 
@@ -188,7 +203,8 @@ async fn dispatch<P: Platform>(
         | Route::ExecuteWorkflow(_)
         | Route::ListExecutions(_)
         | Route::GetExecution(_)
-        | Route::CancelExecution(_) => executions::handle(route, req, config, &user, p).await,
+        | Route::CancelExecution(_)
+        | Route::Timeline(_) => executions::handle(route, req, config, &user, p).await,
         Route::GetWebhookSecret => webhook_secret::handle(false, config, &user, p).await,
         Route::RotateTriggerKey(id) => workflows::rotate_trigger_key(id, config, &user, p).await,
         Route::RotateWebhookSecret => webhook_secret::handle(true, config, &user, p).await,

@@ -110,6 +110,10 @@ pub fn document() -> Value {
                 "get": secured(json!({"summary": "One run", "parameters": [id_param()],
                     "responses": {"200": ok("found", execution_wrapped.clone()), "404": error_response("not found (or not yours)")}}))
             },
+            "/api/executions/{id}/timeline.svg": {
+                "get": secured(json!({"summary": "The run's steps as an SVG timeline: one bar per step on a time axis, coloured by status, labelled with node id and duration", "parameters": [id_param()],
+                    "responses": {"200": {"description": "an SVG document", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}, "404": error_response("not found (or not yours)")}}))
+            },
             "/api/executions/{id}/cancel": {
                 "post": secured(json!({"summary": "Cancel a queued, running or waiting run: steps in flight finish, nothing new starts", "parameters": [id_param()],
                     "responses": {"200": ok("cancelled", execution_wrapped.clone()), "404": error_response("not found (or not yours)"), "409": error_response("conflict: the run already ended")}}))

@@ -28,6 +28,8 @@ pub enum Route {
     GetExecution(Uuid),
     /// `POST /api/executions/{id}/cancel`.
     CancelExecution(Uuid),
+    /// `GET /api/executions/{id}/timeline.svg`.
+    Timeline(Uuid),
     /// `POST /api/hooks/{trigger_key}`: a public form post (no token).
     Hook(String),
     /// `POST /api/workflows/{id}/trigger-key/rotate`.
@@ -56,6 +58,7 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/workflows/{id}/executions", &["GET"], true),
     ("/api/executions/{id}", &["GET"], true),
     ("/api/executions/{id}/cancel", &["POST"], true),
+    ("/api/executions/{id}/timeline.svg", &["GET"], true),
     ("/api/hooks/{trigger_key}", &["POST"], false),
     ("/api/workflows/{id}/trigger-key/rotate", &["POST"], true),
     ("/api/events/dispatch", &["POST"], true),
@@ -119,6 +122,13 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             (
                 "/api/workflows/{id}/executions",
                 pick(method, &[("GET", Route::ListExecutions(id))]),
+            )
+        }
+        ["api", "executions", id, "timeline.svg"] => {
+            let id = parse_id(id, "execution")?;
+            (
+                "/api/executions/{id}/timeline.svg",
+                pick(method, &[("GET", Route::Timeline(id))]),
             )
         }
         ["api", "executions", id, "cancel"] => {

@@ -166,12 +166,13 @@ fn to_response(resp: ApiResponse) -> worker::Result<Response> {
     for (name, value) in &resp.headers {
         headers.append(name, value)?;
     }
-    let out = match &resp.body {
-        Some(body) => {
+    let out = match (&resp.body, resp.raw) {
+        (Some(body), _) => {
             headers.set("Content-Type", "application/json")?;
             Response::from_bytes(body.to_string().into_bytes())?
         }
-        None => Response::empty()?,
+        (None, Some(raw)) => Response::from_bytes(raw)?,
+        (None, None) => Response::empty()?,
     };
     Ok(out.with_status(resp.status).with_headers(headers))
 }
