@@ -4,7 +4,8 @@
 use std::fmt;
 
 use crate::limits::{
-    DEFAULT_LEASE_MS, DEFAULT_MAX_RECOVERIES, DEFAULT_SUBREQUEST_BUDGET, DEFAULT_WALL_BUDGET_MS,
+    DEFAULT_LEASE_MS, DEFAULT_MAX_RECOVERIES, DEFAULT_RETENTION_DAYS, DEFAULT_SUBREQUEST_BUDGET,
+    DEFAULT_WALL_BUDGET_MS,
 };
 
 /// An optional whole number within `min..=max`, else `default`.
@@ -69,6 +70,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "off runs without the step journal, for measurements only",
     ),
     (
+        "EXECUTION_RETENTION_DAYS",
+        "finished runs older than this many days are pruned (0 keeps all)",
+    ),
+    (
         "CRM_API_URL",
         "optional CRM endpoint for create_deal, update_contact, send_notification",
     ),
@@ -126,6 +131,9 @@ pub struct Config {
     pub crm_api_url: Option<String>,
     /// How runs are split across invocations and recovered.
     pub runs: RunSettings,
+    /// Finished runs older than this many days are pruned by the scheduled
+    /// handler (`EXECUTION_RETENTION_DAYS`); 0 keeps every run.
+    pub retention_days: u64,
 }
 
 /// Budgets and leases of durable runs (see the README's execution guarantees).
@@ -237,6 +245,13 @@ impl Config {
                     }
                 },
             },
+            retention_days: number(
+                &get,
+                "EXECUTION_RETENTION_DAYS",
+                DEFAULT_RETENTION_DAYS,
+                0,
+                36_500,
+            )?,
             supabase_url,
         })
     }

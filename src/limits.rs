@@ -135,6 +135,18 @@ pub const BOOKKEEPING_CALLS: u32 = 5;
 /// user is present (queued and recovered runs), in seconds.
 pub const OWNER_TOKEN_TTL_SECS: u64 = 300;
 
+/// `?days=` of the stats routes when absent.
+pub const DEFAULT_STATS_DAYS: u32 = 30;
+
+/// Largest accepted `?days=` of the stats routes.
+pub const MAX_STATS_DAYS: u32 = 365;
+
+/// `EXECUTION_RETENTION_DAYS` when unset (0 keeps every run).
+pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+
+/// Finished runs one scheduled tick prunes at most.
+pub const PRUNE_BATCH: u32 = 500;
+
 /// Event dispatches one pass claims at most.
 pub const DISPATCH_BATCH: u32 = 50;
 
@@ -299,6 +311,13 @@ pub fn table() -> Vec<(&'static str, String)> {
             "owner token for runs with no user present, valid for",
             ms(OWNER_TOKEN_TTL_SECS * 1000),
         ),
+        ("stats window (`?days=`): default", DEFAULT_STATS_DAYS.to_string()),
+        ("stats window (`?days=`): at most", MAX_STATS_DAYS.to_string()),
+        (
+            "runs kept (`EXECUTION_RETENTION_DAYS` default, days; 0 keeps all)",
+            DEFAULT_RETENTION_DAYS.to_string(),
+        ),
+        ("finished runs pruned per scheduled tick", PRUNE_BATCH.to_string()),
         ("event dispatches claimed per pass", DISPATCH_BATCH.to_string()),
         ("runs claimed per scheduled tick", RECOVERY_BATCH.to_string()),
         (

@@ -781,3 +781,42 @@ fn event_dispatch_needs_the_service_key_and_starts_each_claimed_dispatch_as_the_
     );
     assert_eq!(finish["p_execution_id"], start["id"]);
 }
+
+#[test]
+fn stats_come_from_the_database_as_the_caller_and_another_users_workflow_is_404() {
+    let app = App::new();
+    let stats = json!({"runs": 3, "succeeded": 2, "failed": 1, "success_rate": 0.667,
+        "duration_ms": {"p50": 40, "p95": 90, "max": 90}, "by_node": [], "by_day": []});
+    app.db("POST", "rpc/workflow_stats", 200, stats.clone())
+        .db("POST", "rpc/workflow_stats", 200, Value::Null)
+        .db(
+            "POST",
+            "rpc/all_workflow_stats",
+            200,
+            json!([{"workflowId": WF, "runs": 3}]),
+        );
+    let mut req = edgeflow::api::ApiRequest {
+        method: "GET".into(),
+        path: format!("/api/workflows/{WF}/stats"),
+        query: vec![("days".into(), "7".into())],
+        headers: vec![("authorization".into(), format!("Bearer {}", app.token()))],
+        ..Default::default()
+    };
+    let resp = app.send(req.clone());
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(resp.body.unwrap(), json!({"stats": stats, "days": 7}));
+    let sent = &app.sent("POST", "rpc/workflow_stats")[0];
+    assert_eq!(body_of(sent), json!({"p_workflow_id": WF, "p_days": 7}));
+    assert_eq!(
+        header(sent, "authorization"),
+        Some(format!("Bearer {}", app.token()).as_str())
+    );
+    assert_eq!(error_code(&app.send(req.clone()), 404), "not_found");
+    req.path = "/api/stats".into();
+    let all = app.send(req.clone());
+    assert_eq!(all.body.unwrap()["workflows"][0]["workflowId"], WF);
+    req.query = vec![("days".into(), "366".into())];
+    let bad = app.send(req);
+    assert_eq!(error_code(&bad, 400), "invalid_request");
+    assert_eq!(bad.body.unwrap()["details"]["field"], "days");
+}

@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod openapi;
 pub mod router;
 pub mod runs;
+pub mod stats;
 pub mod timeline;
 pub mod webhook_secret;
 pub mod workflows;
@@ -207,6 +208,8 @@ async fn dispatch<P: Platform>(
         | Route::Timeline(_) => executions::handle(route, req, config, &user, p).await,
         Route::GetWebhookSecret => webhook_secret::handle(false, config, &user, p).await,
         Route::RotateTriggerKey(id) => workflows::rotate_trigger_key(id, config, &user, p).await,
+        Route::WorkflowStats(id) => stats::handle(Some(id), req, config, &user, p).await,
+        Route::AllStats => stats::handle(None, req, config, &user, p).await,
         Route::RotateWebhookSecret => webhook_secret::handle(true, config, &user, p).await,
         _ => workflows::handle(route, req, config, &user, p).await,
     }

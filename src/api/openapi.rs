@@ -27,6 +27,11 @@ fn prefer_param() -> Value {
            "schema": {"type": "string"}})
 }
 
+fn days_param() -> Value {
+    json!({"name": "days", "in": "query", "required": false, "description": "the window in days (default 30)",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 365, "default": 30}})
+}
+
 fn body(schema: Value) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
@@ -45,6 +50,14 @@ pub fn document() -> Value {
     let wrapped = json!({"type": "object", "properties": {"workflow": workflow_ref}});
     let execution_ref = json!({"$ref": "#/components/schemas/Execution"});
     let execution_wrapped = json!({"type": "object", "properties": {"execution": execution_ref}});
+    let nullable_int = json!({"type": "integer", "nullable": true});
+    let stats = json!({"type": "object", "properties": {
+        "runs": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
+        "success_rate": {"type": "number", "nullable": true},
+        "duration_ms": {"type": "object", "properties": {"p50": nullable_int, "p95": nullable_int, "max": nullable_int}},
+        "last_run_at": {"type": "string", "nullable": true},
+        "by_node": {"type": "array", "items": {"type": "object"}}, "by_day": {"type": "array", "items": {"type": "object"}}}});
+    let stats_schema = json!({"type": "object", "properties": {"days": {"type": "integer"}, "stats": stats}});
     let nullable_text = json!({"type": "string", "nullable": true});
     let secret_wrapped = json!({"type": "object", "properties": {"webhookSecret": {"type": "object", "properties": {
         "secret": {"type": "string", "pattern": "^whsec_"}, "previousSecret": nullable_text, "previousValidUntil": nullable_text,
@@ -109,6 +122,17 @@ pub fn document() -> Value {
             "/api/executions/{id}": {
                 "get": secured(json!({"summary": "One run", "parameters": [id_param()],
                     "responses": {"200": ok("found", execution_wrapped.clone()), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/workflows/{id}/stats": {
+                "get": secured(json!({"summary": "Run statistics of one workflow over the last `days` days, computed in the database under RLS",
+                    "parameters": [id_param(), days_param()],
+                    "responses": {"200": ok("the stats", stats_schema),
+                        "400": error_response("invalid_request: days out of range"), "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/stats": {
+                "get": secured(json!({"summary": "One stats summary (without by_node) per workflow of the caller", "parameters": [days_param()],
+                    "responses": {"200": ok("the summaries", json!({"type": "object", "properties": {"days": {"type": "integer"}, "workflows": {"type": "array", "items": {"type": "object"}}}})),
+                        "400": error_response("invalid_request: days out of range")}}))
             },
             "/api/executions/{id}/timeline.svg": {
                 "get": secured(json!({"summary": "The run's steps as an SVG timeline: one bar per step on a time axis, coloured by status, labelled with node id and duration", "parameters": [id_param()],

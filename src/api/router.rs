@@ -30,6 +30,10 @@ pub enum Route {
     CancelExecution(Uuid),
     /// `GET /api/executions/{id}/timeline.svg`.
     Timeline(Uuid),
+    /// `GET /api/workflows/{id}/stats?days=N`.
+    WorkflowStats(Uuid),
+    /// `GET /api/stats?days=N`: one summary per workflow of the caller.
+    AllStats,
     /// `POST /api/hooks/{trigger_key}`: a public form post (no token).
     Hook(String),
     /// `POST /api/workflows/{id}/trigger-key/rotate`.
@@ -59,6 +63,8 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/executions/{id}", &["GET"], true),
     ("/api/executions/{id}/cancel", &["POST"], true),
     ("/api/executions/{id}/timeline.svg", &["GET"], true),
+    ("/api/workflows/{id}/stats", &["GET"], true),
+    ("/api/stats", &["GET"], true),
     ("/api/hooks/{trigger_key}", &["POST"], false),
     ("/api/workflows/{id}/trigger-key/rotate", &["POST"], true),
     ("/api/events/dispatch", &["POST"], true),
@@ -124,6 +130,14 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 pick(method, &[("GET", Route::ListExecutions(id))]),
             )
         }
+        ["api", "workflows", id, "stats"] => {
+            let id = parse_id(id, "workflow")?;
+            (
+                "/api/workflows/{id}/stats",
+                pick(method, &[("GET", Route::WorkflowStats(id))]),
+            )
+        }
+        ["api", "stats"] => ("/api/stats", pick(method, &[("GET", Route::AllStats)])),
         ["api", "executions", id, "timeline.svg"] => {
             let id = parse_id(id, "execution")?;
             (

@@ -29,7 +29,7 @@ use crate::engine::{
     RunOutcome, RunReport,
 };
 use crate::error::ApiError;
-use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES, RECOVERY_BATCH};
+use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES, PRUNE_BATCH, RECOVERY_BATCH};
 use crate::rest::{self, RestClient};
 
 pub const TABLE: &str = "workflow_executions";
@@ -503,6 +503,34 @@ pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usiz
         ));
     }
     Ok((resumed, failed))
+}
+
+/// Retention: deletes finished runs older than `EXECUTION_RETENTION_DAYS`
+/// (their journal goes with them), at most `PRUNE_BATCH` per tick, with
+/// the service role (`prune_executions()`). Returns how many went.
+pub async fn prune<P: Platform>(config: &Config, p: &P) -> Result<u64, ApiError> {
+    if config.retention_days == 0 {
+        return Ok(0);
+    }
+    let service = config
+        .service_role_key
+        .as_ref()
+        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to prune runs".into()))?;
+    let db = RestClient::for_token(config, service.expose());
+    let params = json!({"p_days": config.retention_days, "p_limit": PRUNE_BATCH});
+    let resp = rest::send(p, db.rpc("prune_executions", &params)).await?;
+    let pruned = match rest::rows(&resp)?.into_iter().next() {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::Object(m)) => m.get("prune_executions").and_then(Value::as_u64).unwrap_or(0),
+        _ => 0,
+    };
+    if pruned > 0 {
+        p.log(&format!(
+            "retention: {pruned} run(s) older than {} days pruned",
+            config.retention_days
+        ));
+    }
+    Ok(pruned)
 }
 
 /// The results as stored: within `cap` bytes, by truncating the largest

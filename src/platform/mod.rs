@@ -86,6 +86,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(e) = crate::api::dispatch::dispatch_events(&config, &platform).await {
         console_log!("scheduled: event dispatch failed: {}", e.log_line());
     }
+    if let Err(e) = runs::prune(&config, &platform).await {
+        console_log!("scheduled: retention failed: {}", e.log_line());
+    }
 }
 
 #[event(fetch)]
