@@ -7,7 +7,7 @@
 -- databases in tests/schema/test_realtime_publication.py.
 begin;
 \ir _helpers.psql
-select plan(81);
+select plan(82);
 
 -- Days and timestamps are UTC whatever the session says: run everything
 -- fourteen hours east of it.
@@ -407,6 +407,11 @@ insert into public.workflow_step_runs (execution_id, user_id, node_id, status, r
     from unnest(array['old cancelled', 'old queued', 'old waiting', 'old running', 'late finish']) r;
 insert into public.email_outbox (id, user_id, workflow_id, execution_id, recipient, subject, body) values
   (tests.id('mail of r0'), tests.user_a(), tests.id('alpha'), tests.id('r0'), 'lead@acme.example', 'Hello', 'text');
+-- A run r0's write started (recent, so kept), and the event that write recorded.
+insert into public.workflow_executions (id, workflow_id, user_id, status, parent_execution_id) values
+  (tests.id('child of r0'), tests.id('alpha'), tests.user_a(), 'running', tests.id('r0'));
+insert into public.workflow_events (id, user_id, event_type, table_name, record_id, caused_by_execution)
+  overriding system value values (-15, tests.user_a(), 'deal_won', 'deals', tests.id('deal'), tests.id('r0'));
 
 create function tests.run_count() returns bigint language sql as $$ select count(*) from public.workflow_executions $$;
 create function tests.unfinished() returns uuid[] language sql as $$
@@ -450,6 +455,10 @@ select is((select count(*)::int from public.workflow_step_runs where execution_i
 select results_eq($$ select execution_id, workflow_id from public.email_outbox where id = tests.id('mail of r0') $$,
   $$ values (null::uuid, tests.id('alpha')) $$,
   'mail queued by a pruned run stays, without its execution_id');
+select results_eq($$ select (select parent_execution_id from public.workflow_executions where id = tests.id('child of r0')),
+                            (select caused_by_execution from public.workflow_events where id = -15) $$,
+  $$ values (null::uuid, null::uuid) $$,
+  'the run it started and the event its write caused stay, without the link');
 select ok(exists (select 1 from public.workflow_executions where id = tests.id('late finish')),
   'a run that started long ago but ended recently is kept');
 
