@@ -89,3 +89,15 @@ alter default privileges for role postgres in schema public
   grant all on functions to anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
   grant all on sequences to anon, authenticated, service_role;
+
+-- Realtime's publication, as the platform creates it for every project:
+-- empty (migrations add their tables), publishing inserts, updates, deletes
+-- and truncates, owned by postgres. Created only once, so bootstrapping an
+-- existing cluster again keeps the tables already in it.
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$$;

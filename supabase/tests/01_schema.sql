@@ -142,9 +142,10 @@ $$, 'anon may execute no function in public');
 select is(
   (select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
     where p.pronamespace = 'public'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')),
-  array['cancel_run(uuid)', 'is_email_address(text)', 'journal_steps(uuid,jsonb,integer)', 'rotate_trigger_key(uuid)',
-        'rotate_webhook_secret()', 'take_run(uuid,integer,integer)', 'webhook_secret()'],
-  'authenticated may execute only the webhook secret, trigger key and durable run calls and the address rule its check constraints use');
+  array['all_workflow_stats(integer)', 'cancel_run(uuid)', 'is_email_address(text)', 'journal_steps(uuid,jsonb,integer)',
+        'rotate_trigger_key(uuid)', 'rotate_webhook_secret()', 'take_run(uuid,integer,integer)', 'webhook_secret()',
+        'workflow_stats(uuid,integer)'],
+  'authenticated may execute only the webhook secret, trigger key, durable run and statistics calls and the address rule its check constraints use');
 select ok(has_function_privilege('service_role', 'public.claim_workflow_events(integer, integer, integer)', 'EXECUTE'),
   'service_role may execute claim_workflow_events');
 select is_empty($$
