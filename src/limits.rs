@@ -135,6 +135,18 @@ pub const BOOKKEEPING_CALLS: u32 = 5;
 /// user is present (queued and recovered runs), in seconds.
 pub const OWNER_TOKEN_TTL_SECS: u64 = 300;
 
+/// How often a live stream polls its run, in ms.
+pub const STREAM_POLL_MS: u64 = 250;
+
+/// Quiet time after which a live stream sends a keep-alive comment, in ms.
+pub const STREAM_KEEPALIVE_MS: u64 = 15_000;
+
+/// Longest one live stream stays open, in ms; the client then reconnects.
+pub const STREAM_MAX_MS: u64 = 5 * 60 * 1000;
+
+/// Lifetime of a stream ticket, in seconds.
+pub const STREAM_TICKET_TTL_SECS: u64 = 60;
+
 /// `?days=` of the stats routes when absent.
 pub const DEFAULT_STATS_DAYS: u32 = 30;
 
@@ -311,6 +323,13 @@ pub fn table() -> Vec<(&'static str, String)> {
             "owner token for runs with no user present, valid for",
             ms(OWNER_TOKEN_TTL_SECS * 1000),
         ),
+        ("live stream: polls its run every", ms(STREAM_POLL_MS)),
+        ("live stream: keep-alive comment after", ms(STREAM_KEEPALIVE_MS)),
+        (
+            "live stream: open at most (or `RUN_SUBREQUEST_BUDGET` calls; then reconnect)",
+            ms(STREAM_MAX_MS),
+        ),
+        ("stream ticket valid for", ms(STREAM_TICKET_TTL_SECS * 1000)),
         ("stats window (`?days=`): default", DEFAULT_STATS_DAYS.to_string()),
         ("stats window (`?days=`): at most", MAX_STATS_DAYS.to_string()),
         (

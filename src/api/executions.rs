@@ -97,6 +97,15 @@ pub async fn handle<P: Platform>(
             200,
             json!({"execution": current(&db, p, id).await?}),
         )),
+        Route::StreamTicket(id) => {
+            current(&db, p, id).await?;
+            let ticket = super::sse::ticket(config, id, user.user_id, p.now_ms() / 1000)?;
+            Ok(ApiResponse::json(
+                200,
+                json!({"ticket": ticket, "expiresIn": crate::limits::STREAM_TICKET_TTL_SECS,
+                       "url": format!("/api/executions/{id}/events?ticket={ticket}")}),
+            ))
+        }
         Route::Timeline(id) => {
             let svg = timeline_svg(&current(&db, p, id).await?);
             Ok(ApiResponse::bytes(
@@ -266,13 +275,21 @@ async fn run<P: Platform>(
     Ok(ApiResponse::json(200, json!({"execution": row})))
 }
 
-/// Whether the request asks for an asynchronous answer (RFC 7240).
+/// Whether the request asks for an asynchronous answer (RFC 7240), or for
+/// the live stream (then the run goes to the queue and the stream follows it).
 fn wants_async(req: &ApiRequest) -> bool {
-    req.header("prefer").is_some_and(|prefer| {
-        prefer
-            .split([',', ';'])
-            .any(|token| token.trim().eq_ignore_ascii_case("respond-async"))
-    })
+    wants_stream(req)
+        || req.header("prefer").is_some_and(|prefer| {
+            prefer
+                .split([',', ';'])
+                .any(|token| token.trim().eq_ignore_ascii_case("respond-async"))
+        })
+}
+
+/// `Accept: text/event-stream`.
+pub fn wants_stream(req: &ApiRequest) -> bool {
+    req.header("accept")
+        .is_some_and(|a| a.contains("text/event-stream"))
 }
 
 /// What to run: a saved workflow's document (and its version), or an unsaved one.

@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod openapi;
 pub mod router;
 pub mod runs;
+pub mod sse;
 pub mod stats;
 pub mod timeline;
 pub mod webhook_secret;
@@ -192,6 +193,12 @@ async fn dispatch<P: Platform>(
                 json!({"started": done.started, "skipped": done.skipped, "retried": done.retried}),
             ));
         }
+        Route::ExecutionEvents(_) => {
+            return Err(ApiError::InvalidRequest {
+                message: "this route answers text/event-stream only".into(),
+                field: None,
+            })
+        }
         _ => {}
     }
     if !route.requires_auth() {
@@ -205,7 +212,8 @@ async fn dispatch<P: Platform>(
         | Route::ListExecutions(_)
         | Route::GetExecution(_)
         | Route::CancelExecution(_)
-        | Route::Timeline(_) => executions::handle(route, req, config, &user, p).await,
+        | Route::Timeline(_)
+        | Route::StreamTicket(_) => executions::handle(route, req, config, &user, p).await,
         Route::GetWebhookSecret => webhook_secret::handle(false, config, &user, p).await,
         Route::RotateTriggerKey(id) => workflows::rotate_trigger_key(id, config, &user, p).await,
         Route::WorkflowStats(id) => stats::handle(Some(id), req, config, &user, p).await,

@@ -134,6 +134,18 @@ pub fn document() -> Value {
                     "responses": {"200": ok("the summaries", json!({"type": "object", "properties": {"days": {"type": "integer"}, "workflows": {"type": "array", "items": {"type": "object"}}}})),
                         "400": error_response("invalid_request: days out of range")}}))
             },
+            "/api/executions/{id}/events": {
+                "get": secured(json!({"summary": "The run's live stream (Server-Sent Events): execution, one step event per settled step (id = its place in the journal), done; Authorization: Bearer, or ?ticket= from stream-ticket for EventSource; honours Last-Event-ID",
+                    "parameters": [id_param(), {"name": "ticket", "in": "query", "required": false, "schema": {"type": "string"}},
+                                   {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                        "404": error_response("not found (or not yours)")}}))
+            },
+            "/api/executions/{id}/stream-ticket": {
+                "post": secured(json!({"summary": "A short-lived ticket to open this run's stream with EventSource (which cannot send Authorization); never an access token", "parameters": [id_param()],
+                    "responses": {"200": ok("the ticket", json!({"type": "object", "properties": {"ticket": {"type": "string"}, "expiresIn": {"type": "integer"}, "url": {"type": "string"}}})),
+                        "404": error_response("not found (or not yours)")}}))
+            },
             "/api/executions/{id}/timeline.svg": {
                 "get": secured(json!({"summary": "The run's steps as an SVG timeline: one bar per step on a time axis, coloured by status, labelled with node id and duration", "parameters": [id_param()],
                     "responses": {"200": {"description": "an SVG document", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}, "404": error_response("not found (or not yours)")}}))

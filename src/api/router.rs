@@ -30,6 +30,11 @@ pub enum Route {
     CancelExecution(Uuid),
     /// `GET /api/executions/{id}/timeline.svg`.
     Timeline(Uuid),
+    /// `GET /api/executions/{id}/events`: the live stream (bearer token or
+    /// stream ticket; served by the platform as it streams).
+    ExecutionEvents(Uuid),
+    /// `POST /api/executions/{id}/stream-ticket`.
+    StreamTicket(Uuid),
     /// `GET /api/workflows/{id}/stats?days=N`.
     WorkflowStats(Uuid),
     /// `GET /api/stats?days=N`: one summary per workflow of the caller.
@@ -63,6 +68,8 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/executions/{id}", &["GET"], true),
     ("/api/executions/{id}/cancel", &["POST"], true),
     ("/api/executions/{id}/timeline.svg", &["GET"], true),
+    ("/api/executions/{id}/events", &["GET"], true),
+    ("/api/executions/{id}/stream-ticket", &["POST"], true),
     ("/api/workflows/{id}/stats", &["GET"], true),
     ("/api/stats", &["GET"], true),
     ("/api/hooks/{trigger_key}", &["POST"], false),
@@ -77,7 +84,12 @@ impl Route {
     pub fn requires_auth(&self) -> bool {
         !matches!(
             self,
-            Route::Health | Route::OpenApi | Route::Actions | Route::Hook(_) | Route::DispatchEvents
+            Route::Health
+                | Route::OpenApi
+                | Route::Actions
+                | Route::Hook(_)
+                | Route::DispatchEvents
+                | Route::ExecutionEvents(_)
         )
     }
 }
@@ -138,6 +150,20 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             )
         }
         ["api", "stats"] => ("/api/stats", pick(method, &[("GET", Route::AllStats)])),
+        ["api", "executions", id, "events"] => {
+            let id = parse_id(id, "execution")?;
+            (
+                "/api/executions/{id}/events",
+                pick(method, &[("GET", Route::ExecutionEvents(id))]),
+            )
+        }
+        ["api", "executions", id, "stream-ticket"] => {
+            let id = parse_id(id, "execution")?;
+            (
+                "/api/executions/{id}/stream-ticket",
+                pick(method, &[("POST", Route::StreamTicket(id))]),
+            )
+        }
         ["api", "executions", id, "timeline.svg"] => {
             let id = parse_id(id, "execution")?;
             (

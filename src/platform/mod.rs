@@ -12,7 +12,10 @@ use worker::{
     ScheduleContext, ScheduledEvent,
 };
 
+use crate::api::executions;
+use crate::api::router::{self, Route};
 use crate::api::runs::{self, RunMessage};
+use crate::api::sse::Follow;
 use crate::api::{self, ApiRequest, ApiResponse, Platform};
 use crate::auth::jwks::CachedJwks;
 use crate::config::Config;
@@ -20,6 +23,7 @@ use crate::engine::Clock;
 use crate::error::ApiError;
 use crate::http::{HttpRequest, HttpResponse, Outbound, TransportError};
 use crate::limits::{MAX_ANSWER_BYTES, MAX_BODY_BYTES};
+use uuid::Uuid;
 
 thread_local! {
     // One isolate serves many requests: the JWKS cache lives as long as it.
@@ -118,7 +122,28 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             return to_response(api::reject(origin.as_deref(), config, &err));
         }
     };
+    if let Some(stream) = live_stream(&api_req, config, &env).await {
+        return stream;
+    }
     let resp = api::handle(&api_req, config, &platform(&env)).await;
+    if resp.status == 202 && api_req.method == "POST" && executions::wants_stream(&api_req) {
+        if let Some(id) = resp
+            .body
+            .as_ref()
+            .and_then(|b| b["execution"]["id"].as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())
+        {
+            let token = api_req
+                .header("authorization")
+                .and_then(|h| h.split_once(' ').map(|(_, t)| t.trim().to_string()))
+                .unwrap_or_default();
+            if let Ok(config) = config {
+                if let Ok(follow) = Follow::follow(&api_req, config, platform(&env), id, token).await {
+                    return stream_response(&api_req, Some(config), follow);
+                }
+            }
+        }
+    }
     console_log!(
         "{} {} -> {} ({} ms)",
         api_req.method,
@@ -127,6 +152,56 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         worker::Date::now().as_millis().saturating_sub(started)
     );
     to_response(resp)
+}
+
+/// `GET /api/executions/{id}/events`: the live stream, or its error.
+async fn live_stream(
+    req: &ApiRequest,
+    config: Result<&Config, &ApiError>,
+    env: &Env,
+) -> Option<worker::Result<Response>> {
+    let Ok(Route::ExecutionEvents(id)) = router::route(&req.method, &req.path) else {
+        return None;
+    };
+    let opened = match config {
+        Ok(config) => Follow::open(req, config, platform(env), id).await,
+        Err(e) => Err(e.clone()),
+    };
+    Some(match opened {
+        Ok(follow) => stream_response(req, config.ok(), follow),
+        Err(err) => {
+            console_log!(
+                "{} {} -> {} {}",
+                req.method,
+                req.path,
+                err.status(),
+                err.log_line()
+            );
+            to_response(api::reject(req.header("origin"), config, &err))
+        }
+    })
+}
+
+/// A `text/event-stream` answer producing the stream's chunks as they come.
+fn stream_response(
+    req: &ApiRequest,
+    config: Option<&Config>,
+    follow: Follow<WorkerPlatform>,
+) -> worker::Result<Response> {
+    let chunks = futures_util::stream::unfold(follow, |mut f| async move {
+        f.next()
+            .await
+            .map(|chunk| (Ok::<Vec<u8>, worker::Error>(chunk.into_bytes()), f))
+    });
+    let headers = Headers::new();
+    headers.set("Content-Type", "text/event-stream")?;
+    headers.set("Cache-Control", "no-cache")?;
+    let allowed: &[String] = config.map(|c| c.allowed_origins.as_slice()).unwrap_or(&[]);
+    for (name, value) in api::cors::grant(req.header("origin"), allowed) {
+        headers.append(name, &value)?;
+    }
+    console_log!("{} {} -> 200 (event stream)", req.method, req.path);
+    Ok(Response::from_stream(chunks)?.with_headers(headers))
 }
 
 async fn read_request(req: &mut Request) -> Result<ApiRequest, ApiError> {
