@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::hooks::{owner, service_db};
-use super::runs::{self, NewRun, RunMessage, TABLE};
+use super::runs::{self, NewRun, TABLE};
 use super::workflows::fetch as fetch_workflow;
 use super::Platform;
 use crate::actions::RunEnv;
@@ -158,16 +158,7 @@ async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<
         }
         Err(e) => return Err(e),
     }
-    let message = RunMessage {
-        execution_id: execution_id.clone(),
-        user_id: owner_id,
-        attempt: 0,
-    };
-    if let Err(e) = p.enqueue(&message, 0).await {
-        p.log(&format!(
-            "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
-        ));
-    }
+    runs::hand_to_queue(p, &execution_id, &owner_id).await;
     Ok(Some(execution_id))
 }
 

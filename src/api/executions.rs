@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::body::{json_object, pagination, type_name};
-use super::runs::{self, NewRun, Owner, Resume, RunMessage, TABLE};
+use super::runs::{self, NewRun, Owner, Resume, TABLE};
 use super::timeline::timeline_svg;
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
@@ -249,18 +249,7 @@ async fn run<P: Platform>(
         graph.nodes().len()
     ));
     if asynchronous {
-        let message = RunMessage {
-            execution_id: execution_id.clone(),
-            user_id: owner_id,
-            attempt: 0,
-        };
-        // A lost message is not a lost run: the scheduled recovery re-sends
-        // queued runs nobody took.
-        if let Err(e) = p.enqueue(&message, 0).await {
-            p.log(&format!(
-                "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
-            ));
-        }
+        runs::hand_to_queue(p, &execution_id, &owner_id).await;
         let mut resp = ApiResponse::json(202, json!({"execution": row}));
         resp.headers
             .push(("Location", format!("/api/executions/{execution_id}")));

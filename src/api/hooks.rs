@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::form::hook_fields;
-use super::runs::{self, NewRun, Owner, RunMessage, TABLE};
+use super::runs::{self, NewRun, Owner, TABLE};
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
 use crate::actions::RunEnv;
@@ -148,16 +148,7 @@ pub async fn handle<P: Platform>(
         }
         Err(e) => return Err(e),
     }
-    let message = RunMessage {
-        execution_id: execution_id.clone(),
-        user_id: owner_id,
-        attempt: 0,
-    };
-    if let Err(e) = p.enqueue(&message, 0).await {
-        p.log(&format!(
-            "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
-        ));
-    }
+    runs::hand_to_queue(p, &execution_id, &owner_id).await;
     p.log(&format!(
         "execution {execution_id} queued by the form hook of workflow {workflow_id}"
     ));

@@ -67,6 +67,22 @@ pub struct NewRun<'a> {
     pub parent: Option<(String, u32)>,
 }
 
+/// Sends the first `RUNS` message of a run just inserted as `queued`. A
+/// lost message is not a lost run: the scheduled recovery re-sends queued
+/// runs nobody took, so a refusal is only logged.
+pub async fn hand_to_queue<P: Platform>(p: &P, execution_id: &str, user_id: &str) {
+    let message = RunMessage {
+        execution_id: execution_id.to_string(),
+        user_id: user_id.to_string(),
+        attempt: 0,
+    };
+    if let Err(e) = p.enqueue(&message, 0).await {
+        p.log(&format!(
+            "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
+        ));
+    }
+}
+
 /// The row to insert for a new run, and its id. Trigger data is stored
 /// redacted (a caller's token or a `password` field is never stored).
 pub fn insert_row(
