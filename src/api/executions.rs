@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::body::{json_object, pagination, type_name};
+use super::journal;
 use super::runs::{self, NewRun, Owner, Resume, TABLE};
 use super::timeline::timeline_svg;
 use super::workflows::fetch as fetch_workflow;
@@ -141,7 +142,7 @@ async fn current<P: Platform>(db: &RestClient, p: &P, id: Uuid) -> Result<Value,
         .await?
         .ok_or_else(|| ApiError::NotFound("execution not found".into()))?;
     if !runs::is_final(row["status"].as_str().unwrap_or("")) {
-        let steps = runs::journal(db, p, &id.to_string()).await?;
+        let steps = journal::steps(db, p, &id.to_string()).await?;
         row["results"] = Value::Array(steps.into_iter().map(|s| s["result"].clone()).collect());
     }
     Ok(row)

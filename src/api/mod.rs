@@ -11,6 +11,8 @@ pub mod dispatch;
 pub mod executions;
 pub mod form;
 pub mod hooks;
+pub mod journal;
+pub mod maintenance;
 pub mod openapi;
 pub mod router;
 pub mod runs;

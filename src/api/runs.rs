@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::journal::{self, PgJournal};
 use super::Platform;
 use crate::actions::redact::Redactor;
 use crate::actions::{Actions, RunEnv};
@@ -25,15 +26,13 @@ use crate::auth::mint::owner_token;
 use crate::config::Config;
 use crate::engine::time::{ms_from_rfc3339, rfc3339_from_ms};
 use crate::engine::{
-    execute, validate, Budget, Graph, Journal, JournalAck, NoJournal, NodeResult, NodeStatus, RunContext,
-    RunOutcome, RunReport,
+    execute, validate, Budget, Graph, NoJournal, NodeResult, RunContext, RunOutcome, RunReport,
 };
 use crate::error::ApiError;
-use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES, PRUNE_BATCH, RECOVERY_BATCH};
+use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES};
 use crate::rest::{self, RestClient};
 
 pub const TABLE: &str = "workflow_executions";
-const STEPS: &str = "workflow_step_runs";
 
 /// A `RUNS` queue message: work on this run, expecting it at `attempt`
 /// (the optimistic claim that makes a redelivered message harmless).
@@ -112,97 +111,6 @@ pub fn insert_row(
         row["chain_depth"] = json!(depth);
     }
     (id, row)
-}
-
-/// The engine's journal: every batch of settled steps goes to
-/// `journal_steps()` as the owner in one call, which also renews the lease
-/// and answers whether the run was cancelled meanwhile.
-struct PgJournal<'a, P> {
-    db: &'a RestClient,
-    p: &'a P,
-    execution_id: &'a str,
-    lease_ms: u64,
-    redactor: &'a Redactor,
-}
-
-impl<P: Platform> Journal for PgJournal<'_, P> {
-    async fn record(&self, batch: Vec<NodeResult>) -> Result<JournalAck, String> {
-        let steps: Vec<Value> = batch.iter().map(|r| step_row(r, self.redactor)).collect();
-        let params =
-            json!({"p_execution_id": self.execution_id, "p_steps": steps, "p_lease_ms": self.lease_ms});
-        let resp = rest::send(self.p, self.db.rpc("journal_steps", &params))
-            .await
-            .map_err(|e| e.to_string())?;
-        let row = rest::one_row(&resp)
-            .map_err(|e| e.log_line())?
-            .ok_or("the run is gone or not the owner's")?;
-        Ok(JournalAck {
-            cancelled: row["status"] == "cancelled",
-        })
-    }
-}
-
-/// A step as journaled: its `NodeResult` (the trigger's output redacted like
-/// every stored value) plus the columns queries use.
-fn step_row(r: &NodeResult, redactor: &Redactor) -> Value {
-    let mut result = serde_json::to_value(r).unwrap_or(Value::Null);
-    if r.node_type == "trigger" {
-        if let Some(output) = result.get_mut("output") {
-            *output = redactor.value(output);
-        }
-    }
-    let finished = r.started_at_ms.map(|s| rfc3339_from_ms(s + r.duration_ms));
-    json!({
-        "node_id": r.node_id,
-        "item_index": -1,
-        "status": r.status,
-        "attempts": r.attempts,
-        "output": result.get("output"),
-        "error": r.error,
-        "started_at": r.started_at,
-        "finished_at": finished,
-        "result": result,
-    })
-}
-
-/// A journaled step back as a `NodeResult`; `None` for anything but a
-/// settled step (a `running` row is run again).
-pub fn result_from_step(step: &Value) -> Option<NodeResult> {
-    let r = &step["result"];
-    let status = match r["status"].as_str()? {
-        "succeeded" => NodeStatus::Succeeded,
-        "failed" => NodeStatus::Failed,
-        "skipped" => NodeStatus::Skipped,
-        _ => return None,
-    };
-    let started_at = r["startedAt"].as_str().map(str::to_string);
-    Some(NodeResult {
-        node_id: r["nodeId"].as_str()?.to_string(),
-        node_type: r["type"].as_str()?.to_string(),
-        action_id: r["actionId"].as_str().map(str::to_string),
-        status,
-        success: status == NodeStatus::Succeeded,
-        output: r.get("output").filter(|o| !o.is_null()).cloned(),
-        error: r["error"].as_str().map(str::to_string),
-        attempts: r["attempts"].as_u64().unwrap_or(0) as u32,
-        started_at_ms: started_at.as_deref().and_then(ms_from_rfc3339),
-        started_at,
-        duration_ms: r["durationMs"].as_u64().unwrap_or(0),
-    })
-}
-
-/// The journaled steps of a run, in the order they settled.
-pub async fn journal<P: Platform>(
-    db: &RestClient,
-    p: &P,
-    execution_id: &str,
-) -> Result<Vec<Value>, ApiError> {
-    let builder = db
-        .from(STEPS)
-        .select("node_id,status,result")
-        .eq("execution_id", execution_id)
-        .order("created_at.asc,id.asc");
-    rest::rows(&rest::send(p, builder).await?)
 }
 
 /// Whether a run's status is final.
@@ -457,10 +365,10 @@ pub async fn consume<P: Platform>(config: &Config, p: &P, message: &RunMessage) 
         Ok(graph) => graph,
         Err(reason) => return fail(p, &db, &message.execution_id, &reason).await,
     };
-    let journaled: Vec<NodeResult> = journal(&db, p, &message.execution_id)
+    let journaled: Vec<NodeResult> = journal::steps(&db, p, &message.execution_id)
         .await?
         .iter()
-        .filter_map(result_from_step)
+        .filter_map(journal::result_from_step)
         .collect();
     p.log(&format!(
         "execution {} resumed (invocation {}, {} steps journaled)",
@@ -481,72 +389,6 @@ async fn fail<P: Platform>(p: &P, db: &RestClient, execution_id: &str, reason: &
     rest::send(p, db.from(TABLE).eq("id", execution_id).update(patch.to_string())).await?;
     p.log(&format!("execution {execution_id} failed: {reason}"));
     Ok(())
-}
-
-/// The scheduled recovery: claims runs whose invocation is gone (lease
-/// expired), queued runs whose message was lost, and waiting runs that are
-/// due, and sends each to the queue; runs recovered too often are failed by
-/// the claim itself. Returns (resumed, failed).
-pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usize), ApiError> {
-    let service = config.service_role_key.as_ref().ok_or_else(|| {
-        ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to recover runs".into())
-    })?;
-    let db = RestClient::for_token(config, service.expose());
-    let params = json!({"p_limit": RECOVERY_BATCH, "p_lease_ms": config.runs.lease_ms,
-        "p_max_recoveries": config.runs.max_recoveries});
-    let claimed = rest::rows(&rest::send(p, db.rpc("claim_runs", &params)).await?)?;
-    let (mut resumed, mut failed) = (0, 0);
-    for run in &claimed {
-        let id = run["id"].as_str().unwrap_or_default();
-        if run["action"] == "failed" {
-            failed += 1;
-            p.log(&format!("execution {id} failed: recovered too often"));
-            continue;
-        }
-        let message = RunMessage {
-            execution_id: id.to_string(),
-            user_id: run["user_id"].as_str().unwrap_or_default().to_string(),
-            attempt: run["attempt"].as_u64().unwrap_or(0) as u32,
-        };
-        p.enqueue(&message, 0)
-            .await
-            .map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
-        resumed += 1;
-    }
-    if !claimed.is_empty() {
-        p.log(&format!(
-            "recovery: {resumed} run(s) sent to the queue, {failed} given up"
-        ));
-    }
-    Ok((resumed, failed))
-}
-
-/// Retention: deletes finished runs older than `EXECUTION_RETENTION_DAYS`
-/// (their journal goes with them), at most `PRUNE_BATCH` per tick, with
-/// the service role (`prune_executions()`). Returns how many went.
-pub async fn prune<P: Platform>(config: &Config, p: &P) -> Result<u64, ApiError> {
-    if config.retention_days == 0 {
-        return Ok(0);
-    }
-    let service = config
-        .service_role_key
-        .as_ref()
-        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to prune runs".into()))?;
-    let db = RestClient::for_token(config, service.expose());
-    let params = json!({"p_days": config.retention_days, "p_limit": PRUNE_BATCH});
-    let resp = rest::send(p, db.rpc("prune_executions", &params)).await?;
-    let pruned = match rest::rows(&resp)?.into_iter().next() {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::Object(m)) => m.get("prune_executions").and_then(Value::as_u64).unwrap_or(0),
-        _ => 0,
-    };
-    if pruned > 0 {
-        p.log(&format!(
-            "retention: {pruned} run(s) older than {} days pruned",
-            config.retention_days
-        ));
-    }
-    Ok(pruned)
 }
 
 /// The results as stored: within `cap` bytes, by truncating the largest
@@ -598,52 +440,5 @@ mod tests {
         assert_eq!(fitted[1]["output"], json!("y".repeat(100)));
         assert_eq!(fit_values(values.clone(), 10_000), values);
         assert_eq!(fit_results(&[], 10), json!([]));
-    }
-
-    #[test]
-    fn a_journaled_step_reads_back_as_the_result_it_was() {
-        let r = NodeResult {
-            node_id: "a".into(),
-            node_type: "action".into(),
-            action_id: Some("webhook_call".into()),
-            status: NodeStatus::Failed,
-            success: false,
-            output: None,
-            error: Some("boom".into()),
-            attempts: 3,
-            started_at: Some(rfc3339_from_ms(1_800_000_000_123)),
-            duration_ms: 42,
-            started_at_ms: Some(1_800_000_000_123),
-        };
-        let step = step_row(&r, &Redactor::new([]));
-        assert_eq!(step["finished_at"], rfc3339_from_ms(1_800_000_000_165));
-        assert_eq!(result_from_step(&step), Some(r));
-        let running = json!({"result": {"nodeId": "a", "type": "action", "status": "running"}});
-        assert_eq!(result_from_step(&running), None);
-    }
-
-    #[test]
-    fn the_trigger_is_journaled_redacted() {
-        let mut r = NodeResult {
-            node_id: "t".into(),
-            node_type: "trigger".into(),
-            action_id: None,
-            status: NodeStatus::Succeeded,
-            success: true,
-            output: Some(json!({"password": "hunter2-hunter2", "name": "Ann"})),
-            error: None,
-            attempts: 1,
-            started_at: None,
-            duration_ms: 0,
-            started_at_ms: None,
-        };
-        let step = step_row(&r, &Redactor::new([]));
-        assert_eq!(step["result"]["output"]["password"], "[redacted]");
-        assert_eq!(step["output"]["name"], "Ann");
-        r.node_type = "action".into();
-        assert_eq!(
-            step_row(&r, &Redactor::new([]))["output"]["password"],
-            "hunter2-hunter2"
-        );
     }
 }

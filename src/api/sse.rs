@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use uuid::Uuid;
 
+use super::journal;
 use super::runs;
 use super::{auth, ApiRequest, Platform};
 use crate::auth::mint::owner_token;
@@ -168,7 +169,7 @@ impl<P: Platform> Follow<P> {
                     ));
                 }
             };
-            let steps = runs::journal(&db, &self.p, &self.execution_id)
+            let steps = journal::steps(&db, &self.p, &self.execution_id)
                 .await
                 .unwrap_or_default();
             self.calls += 2;

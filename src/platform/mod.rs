@@ -84,13 +84,13 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Err(e) => return console_log!("scheduled: configuration error: {e}"),
     };
     let platform = platform(&env);
-    if let Err(e) = runs::recover(&config, &platform).await {
+    if let Err(e) = crate::api::maintenance::recover(&config, &platform).await {
         console_log!("scheduled: recovery failed: {}", e.log_line());
     }
     if let Err(e) = crate::api::dispatch::dispatch_events(&config, &platform).await {
         console_log!("scheduled: event dispatch failed: {}", e.log_line());
     }
-    if let Err(e) = runs::prune(&config, &platform).await {
+    if let Err(e) = crate::api::maintenance::prune(&config, &platform).await {
         console_log!("scheduled: retention failed: {}", e.log_line());
     }
 }

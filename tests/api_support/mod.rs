@@ -216,7 +216,7 @@ impl App {
 
     /// Runs the scheduled recovery once.
     pub fn recover(&self) -> Result<(usize, usize), edgeflow::error::ApiError> {
-        futures_executor::block_on(edgeflow::api::runs::recover(&self.config, &self.p))
+        futures_executor::block_on(edgeflow::api::maintenance::recover(&self.config, &self.p))
     }
 
     /// Sends a request exactly as given.

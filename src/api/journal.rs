@@ -1,0 +1,155 @@
+//! The step journal (`workflow_step_runs`) as the engine and the API see
+//! it: the engine's `Journal` port written through `journal_steps()` as the
+//! run's owner, one row per settled step, and the rows read back as the
+//! results a resumed run starts from.
+
+use serde_json::{json, Value};
+
+use super::Platform;
+use crate::actions::redact::Redactor;
+use crate::engine::time::{ms_from_rfc3339, rfc3339_from_ms};
+use crate::engine::{Journal, JournalAck, NodeResult, NodeStatus};
+use crate::error::ApiError;
+use crate::rest::{self, RestClient};
+
+const STEPS: &str = "workflow_step_runs";
+
+/// The engine's journal: every batch of settled steps goes to
+/// `journal_steps()` as the owner in one call, which also renews the lease
+/// and answers whether the run was cancelled meanwhile.
+pub(super) struct PgJournal<'a, P> {
+    pub db: &'a RestClient,
+    pub p: &'a P,
+    pub execution_id: &'a str,
+    pub lease_ms: u64,
+    pub redactor: &'a Redactor,
+}
+
+impl<P: Platform> Journal for PgJournal<'_, P> {
+    async fn record(&self, batch: Vec<NodeResult>) -> Result<JournalAck, String> {
+        let steps: Vec<Value> = batch.iter().map(|r| step_row(r, self.redactor)).collect();
+        let params =
+            json!({"p_execution_id": self.execution_id, "p_steps": steps, "p_lease_ms": self.lease_ms});
+        let resp = rest::send(self.p, self.db.rpc("journal_steps", &params))
+            .await
+            .map_err(|e| e.to_string())?;
+        let row = rest::one_row(&resp)
+            .map_err(|e| e.log_line())?
+            .ok_or("the run is gone or not the owner's")?;
+        Ok(JournalAck {
+            cancelled: row["status"] == "cancelled",
+        })
+    }
+}
+
+/// A step as journaled: its `NodeResult` (the trigger's output redacted like
+/// every stored value) plus the columns queries use.
+fn step_row(r: &NodeResult, redactor: &Redactor) -> Value {
+    let mut result = serde_json::to_value(r).unwrap_or(Value::Null);
+    if r.node_type == "trigger" {
+        if let Some(output) = result.get_mut("output") {
+            *output = redactor.value(output);
+        }
+    }
+    let finished = r.started_at_ms.map(|s| rfc3339_from_ms(s + r.duration_ms));
+    json!({
+        "node_id": r.node_id,
+        "item_index": -1,
+        "status": r.status,
+        "attempts": r.attempts,
+        "output": result.get("output"),
+        "error": r.error,
+        "started_at": r.started_at,
+        "finished_at": finished,
+        "result": result,
+    })
+}
+
+/// A journaled step back as a `NodeResult`; `None` for anything but a
+/// settled step (a `running` row is run again).
+pub fn result_from_step(step: &Value) -> Option<NodeResult> {
+    let r = &step["result"];
+    let status = match r["status"].as_str()? {
+        "succeeded" => NodeStatus::Succeeded,
+        "failed" => NodeStatus::Failed,
+        "skipped" => NodeStatus::Skipped,
+        _ => return None,
+    };
+    let started_at = r["startedAt"].as_str().map(str::to_string);
+    Some(NodeResult {
+        node_id: r["nodeId"].as_str()?.to_string(),
+        node_type: r["type"].as_str()?.to_string(),
+        action_id: r["actionId"].as_str().map(str::to_string),
+        status,
+        success: status == NodeStatus::Succeeded,
+        output: r.get("output").filter(|o| !o.is_null()).cloned(),
+        error: r["error"].as_str().map(str::to_string),
+        attempts: r["attempts"].as_u64().unwrap_or(0) as u32,
+        started_at_ms: started_at.as_deref().and_then(ms_from_rfc3339),
+        started_at,
+        duration_ms: r["durationMs"].as_u64().unwrap_or(0),
+    })
+}
+
+/// The journaled steps of a run, in the order they settled.
+pub async fn steps<P: Platform>(db: &RestClient, p: &P, execution_id: &str) -> Result<Vec<Value>, ApiError> {
+    let builder = db
+        .from(STEPS)
+        .select("node_id,status,result")
+        .eq("execution_id", execution_id)
+        .order("created_at.asc,id.asc");
+    rest::rows(&rest::send(p, builder).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_journaled_step_reads_back_as_the_result_it_was() {
+        let r = NodeResult {
+            node_id: "a".into(),
+            node_type: "action".into(),
+            action_id: Some("webhook_call".into()),
+            status: NodeStatus::Failed,
+            success: false,
+            output: None,
+            error: Some("boom".into()),
+            attempts: 3,
+            started_at: Some(rfc3339_from_ms(1_800_000_000_123)),
+            duration_ms: 42,
+            started_at_ms: Some(1_800_000_000_123),
+        };
+        let step = step_row(&r, &Redactor::new([]));
+        assert_eq!(step["finished_at"], rfc3339_from_ms(1_800_000_000_165));
+        assert_eq!(result_from_step(&step), Some(r));
+        let running = json!({"result": {"nodeId": "a", "type": "action", "status": "running"}});
+        assert_eq!(result_from_step(&running), None);
+    }
+
+    #[test]
+    fn the_trigger_is_journaled_redacted() {
+        let mut r = NodeResult {
+            node_id: "t".into(),
+            node_type: "trigger".into(),
+            action_id: None,
+            status: NodeStatus::Succeeded,
+            success: true,
+            output: Some(json!({"password": "hunter2-hunter2", "name": "Ann"})),
+            error: None,
+            attempts: 1,
+            started_at: None,
+            duration_ms: 0,
+            started_at_ms: None,
+        };
+        let step = step_row(&r, &Redactor::new([]));
+        assert_eq!(step["result"]["output"]["password"], "[redacted]");
+        assert_eq!(step["output"]["name"], "Ann");
+        r.node_type = "action".into();
+        assert_eq!(
+            step_row(&r, &Redactor::new([]))["output"]["password"],
+            "hunter2-hunter2"
+        );
+    }
+}
