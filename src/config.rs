@@ -216,7 +216,16 @@ impl Config {
             email_api_key: get("EMAIL_API_KEY").map(Secret::new),
             ai_score_url: optional_url("AI_SCORE_URL")?,
             crm_api_url: optional_url("CRM_API_URL")?,
-            email_from: get("EMAIL_FROM"),
+            email_from: match get("EMAIL_FROM") {
+                Some(from) if !crate::schema::is_email(&from) => {
+                    return Err(ConfigError {
+                        variable: "EMAIL_FROM",
+                        problem: "must be one plain address (no display name), e.g. no-reply@example.com"
+                            .into(),
+                    })
+                }
+                other => other,
+            },
             runs: RunSettings {
                 subrequest_budget: number(
                     &get,
@@ -319,6 +328,26 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "ALLOW_PRIVATE_TARGETS");
+    }
+
+    #[test]
+    fn the_default_sender_is_one_plain_address() {
+        let base = [
+            ("SUPABASE_URL", "https://p.supabase.co"),
+            ("SUPABASE_ANON_KEY", "k"),
+        ];
+        let with = |from: &str| {
+            let mut vars = base.to_vec();
+            vars.push(("EMAIL_FROM", from));
+            parse(&vars)
+        };
+        assert_eq!(
+            with("crm@acme.example").unwrap().email_from.as_deref(),
+            Some("crm@acme.example")
+        );
+        for bad in ["Edgeflow <no-reply@acme.example>", "a@b.co, c@d.co", "nobody"] {
+            assert_eq!(with(bad).unwrap_err().variable, "EMAIL_FROM", "{bad}");
+        }
     }
 
     #[test]

@@ -13,9 +13,9 @@
 //! - `rest`: PostgREST requests (built with the `postgrest` crate) and answers.
 //! - `error`: the one API error type and its HTTP mapping.
 //! - `engine`, `auth`: workflow validation and execution; JWT verification.
-//! - `schema`, `config`, `http`: the action catalog and its input checks;
-//!   typed configuration; the one outbound request/answer type and
-//!   `TransportError`.
+//! - `config`: typed configuration from the Worker's environment.
+//! - `schema`, `http`: the action catalog and its input checks; the one
+//!   outbound request/answer type and `TransportError`.
 //! - `limits`: every cap and default.
 
 pub mod actions;

@@ -81,6 +81,10 @@ pub const MAX_PAGE: usize = 200;
 /// Largest accepted `offset` of a listing; more is a 400.
 pub const MAX_OFFSET: usize = 1_000_000;
 
+/// Longest node id, in characters (a step key, `<execution id>:<node
+/// id>[:<item>]`, must fit the database's 300).
+pub const MAX_NODE_ID_CHARS: usize = 200;
+
 /// Longest workflow `name`, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -235,6 +239,7 @@ pub fn table() -> Vec<(&'static str, String)> {
         ("edges per workflow", l.max_edges.to_string()),
         ("`nodes` + `edges` JSON", size(l.max_document_bytes)),
         ("workflow `name`", format!("{MAX_NAME_CHARS} characters")),
+        ("node id", format!("{MAX_NODE_ID_CHARS} characters")),
         ("request body (`413` beyond)", size(MAX_BODY_BYTES)),
         (
             "fields per form post (JSON members, pairs or parts)",

@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("limits", 0),
     ("schema", 1),
-    ("config", 1),
     ("http", 1),
-    ("engine", 2),
-    ("auth", 2),
-    ("error", 3),
-    ("rest", 4),
-    ("actions", 5),
-    ("api", 6),
-    ("platform", 7),
+    ("config", 2),
+    ("engine", 3),
+    ("auth", 3),
+    ("error", 4),
+    ("rest", 5),
+    ("actions", 6),
+    ("api", 7),
+    ("platform", 8),
 ];
 
 fn layer(module: &str) -> Option<u8> {

@@ -1,6 +1,7 @@
 //! Save-time structural check, and the well-formed skeleton that full validation builds on.
 
 use super::issue::ValidationIssue;
+use crate::limits::MAX_NODE_ID_CHARS;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -51,6 +52,12 @@ pub(crate) fn skeleton<'a>(nodes: &'a Value, edges: &'a Value) -> Skeleton<'a> {
                     continue;
                 };
                 match body.get("id").and_then(Value::as_str) {
+                    Some(id) if id.chars().count() > MAX_NODE_ID_CHARS => issues.push(
+                        ValidationIssue::document(format!(
+                            "node id must be at most {MAX_NODE_ID_CHARS} characters"
+                        ))
+                        .with_field(format!("nodes[{i}].id")),
+                    ),
                     Some(id) if !id.trim().is_empty() => {
                         if index.contains_key(id) {
                             issues.push(
@@ -163,6 +170,18 @@ mod tests {
                 "edges[2]: edge must be an object",
             ]
         );
+    }
+
+    #[test]
+    fn node_ids_are_bounded() {
+        let long = "n".repeat(MAX_NODE_ID_CHARS + 1);
+        let issues = check_structure(&json!([{"id": long}]), &json!([])).unwrap_err();
+        assert_eq!(
+            issues[0].to_string(),
+            "nodes[0].id: node id must be at most 200 characters"
+        );
+        let longest = "n".repeat(MAX_NODE_ID_CHARS);
+        assert_eq!(check_structure(&json!([{"id": longest}]), &json!([])), Ok(()));
     }
 
     #[test]
