@@ -32,6 +32,16 @@ impl RestClient {
         self.client.from(table)
     }
 
+    /// The project's PostgREST as the service role, which only finds and
+    /// claims work (never reads or writes a user's rows); `purpose` names
+    /// the feature in the error when the key is not configured.
+    pub fn as_service(config: &crate::config::Config, purpose: &str) -> Result<Self, ApiError> {
+        let key = config.service_role_key.as_ref().ok_or_else(|| {
+            ApiError::Misconfigured(format!("SUPABASE_SERVICE_ROLE_KEY is needed for {purpose}"))
+        })?;
+        Ok(RestClient::for_token(config, key.expose()))
+    }
+
     /// The same client, sending one more header on every request.
     pub fn with_header(self, name: &'static str, value: &str) -> Self {
         RestClient {

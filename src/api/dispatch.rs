@@ -14,8 +14,7 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::hooks::{owner, service_db};
-use super::runs::{self, NewRun, TABLE};
+use super::runs::{self, NewRun, Owner, TABLE};
 use super::workflows::fetch as fetch_workflow;
 use super::Platform;
 use crate::actions::RunEnv;
@@ -53,7 +52,7 @@ pub fn event_payload(event_type: &str, table: &str, record: &Value, old_record: 
 
 /// Claims due dispatches and starts their runs.
 pub async fn dispatch_events<P: Platform>(config: &Config, p: &P) -> Result<Dispatched, ApiError> {
-    let service = service_db(config)?;
+    let service = RestClient::as_service(config, "dispatching database events")?;
     let claimed = rest::rows(
         &rest::send(
             p,
@@ -110,7 +109,7 @@ async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<
     let event_type = d["event_type"].as_str().ok_or_else(bad)?;
     // One run per dispatch, even when a claim expired and the dispatch is taken again.
     let dispatch_key = format!("event-dispatch:{}", d["dispatch_id"]);
-    let owner = owner(config, user_id, p.now_ms())?;
+    let owner = Owner::minted(config, user_id, p.now_ms())?;
     let db = RestClient::for_token(config, &owner.token);
     let workflow = fetch_workflow(&db, p, workflow_id).await?;
     if workflow["is_active"] != true {

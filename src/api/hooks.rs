@@ -14,7 +14,6 @@ use super::runs::{self, NewRun, Owner, TABLE};
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
 use crate::actions::RunEnv;
-use crate::auth::mint::owner_token;
 use crate::config::Config;
 use crate::engine::{trigger_passes, validate};
 use crate::error::ApiError;
@@ -23,20 +22,6 @@ use crate::rest::{self, RestClient};
 
 fn not_found() -> ApiError {
     ApiError::NotFound("no active form hook with this key".into())
-}
-
-/// The service-role client that finds work (never reads a user's rows).
-pub fn service_db(config: &Config) -> Result<RestClient, ApiError> {
-    let key = config.service_role_key.as_ref().ok_or_else(|| {
-        ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed for public hooks and dispatch".into())
-    })?;
-    Ok(RestClient::for_token(config, key.expose()))
-}
-
-/// Acts as `user_id` with a fresh owner token.
-pub fn owner(config: &Config, user_id: Uuid, now_ms: u64) -> Result<Owner, ApiError> {
-    let token = owner_token(config, user_id, now_ms / 1000).map_err(|e| ApiError::Misconfigured(e.0))?;
-    Ok(Owner { user_id, token })
 }
 
 /// Handles one form post.
@@ -67,7 +52,7 @@ pub async fn handle<P: Platform>(
         }
     };
     let fields = Value::Object(hook_fields(req.header("content-type"), &req.body)?);
-    let service = service_db(config)?;
+    let service = RestClient::as_service(config, "public form hooks")?;
     let found =
         rest::one_row(&rest::send(p, service.rpc("hook_target", &json!({"p_trigger_key": key}))).await?)?
             .ok_or_else(not_found)?;
@@ -79,7 +64,7 @@ pub async fn handle<P: Platform>(
     ) else {
         return Err(not_found());
     };
-    let owner = owner(config, user_id, p.now_ms())?;
+    let owner = Owner::minted(config, user_id, p.now_ms())?;
     let db = RestClient::for_token(config, &owner.token);
     let workflow = fetch_workflow(&db, p, workflow_id)
         .await

@@ -16,10 +16,7 @@ use crate::rest::{self, RestClient};
 /// due, and sends each to the queue; runs recovered too often are failed by
 /// the claim itself. Returns (resumed, failed).
 pub async fn recover<P: Platform>(config: &Config, p: &P) -> Result<(usize, usize), ApiError> {
-    let service = config.service_role_key.as_ref().ok_or_else(|| {
-        ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to recover runs".into())
-    })?;
-    let db = RestClient::for_token(config, service.expose());
+    let db = RestClient::as_service(config, "recovering runs")?;
     let params = json!({"p_limit": RECOVERY_BATCH, "p_lease_ms": config.runs.lease_ms,
         "p_max_recoveries": config.runs.max_recoveries});
     let claimed = rest::rows(&rest::send(p, db.rpc("claim_runs", &params)).await?)?;
@@ -56,11 +53,7 @@ pub async fn prune<P: Platform>(config: &Config, p: &P) -> Result<u64, ApiError>
     if config.retention_days == 0 {
         return Ok(0);
     }
-    let service = config
-        .service_role_key
-        .as_ref()
-        .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is needed to prune runs".into()))?;
-    let db = RestClient::for_token(config, service.expose());
+    let db = RestClient::as_service(config, "pruning runs")?;
     let params = json!({"p_days": config.retention_days, "p_limit": PRUNE_BATCH});
     let resp = rest::send(p, db.rpc("prune_executions", &params)).await?;
     let pruned = match rest::rows(&resp)?.into_iter().next() {

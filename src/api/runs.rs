@@ -50,6 +50,14 @@ pub struct Owner {
     pub token: String,
 }
 
+impl Owner {
+    /// Acts as `user_id` with a freshly minted owner token (no user present).
+    pub fn minted(config: &Config, user_id: Uuid, now_ms: u64) -> Result<Owner, ApiError> {
+        let token = owner_token(config, user_id, now_ms / 1000).map_err(|e| ApiError::Misconfigured(e.0))?;
+        Ok(Owner { user_id, token })
+    }
+}
+
 /// A run about to be inserted.
 pub struct NewRun<'a> {
     pub workflow_id: Option<Uuid>,
@@ -349,8 +357,7 @@ pub fn snapshot_graph(row: &Value) -> Result<Graph, String> {
 pub async fn consume<P: Platform>(config: &Config, p: &P, message: &RunMessage) -> Result<(), ApiError> {
     let user_id = Uuid::parse_str(&message.user_id)
         .map_err(|_| ApiError::internal("RUNS message with a bad user id"))?;
-    let token = owner_token(config, user_id, p.now_ms() / 1000).map_err(|e| ApiError::Misconfigured(e.0))?;
-    let owner = Owner { user_id, token };
+    let owner = Owner::minted(config, user_id, p.now_ms())?;
     let db = RestClient::for_token(config, &owner.token);
     let params = json!({"p_execution_id": message.execution_id, "p_expected_attempt": message.attempt,
         "p_lease_ms": config.runs.lease_ms});

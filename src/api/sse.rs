@@ -27,9 +27,8 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::journal;
-use super::runs;
+use super::runs::{self, Owner};
 use super::{auth, ApiRequest, Platform};
-use crate::auth::mint::owner_token;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::{STREAM_KEEPALIVE_MS, STREAM_MAX_MS, STREAM_POLL_MS, STREAM_TICKET_TTL_SECS};
@@ -108,7 +107,7 @@ impl<P: Platform> Follow<P> {
             (Some(header), _) => auth::authenticate(Some(header), config, &p).await?.token,
             (None, Some(ticket)) => {
                 let owner = check_ticket(config, ticket, execution_id, p.now_ms() / 1000)?;
-                owner_token(config, owner, p.now_ms() / 1000).map_err(|e| ApiError::Misconfigured(e.0))?
+                Owner::minted(config, owner, p.now_ms())?.token
             }
             (None, None) => return Err(ApiError::unauthorized("no bearer token and no ticket")),
         };
