@@ -129,9 +129,7 @@ pub fn service_role(header: Option<&str>, config: &Config) -> Result<(), ApiErro
         .service_role_key
         .as_ref()
         .ok_or_else(|| ApiError::Misconfigured("SUPABASE_SERVICE_ROLE_KEY is not set".into()))?;
-    let (a, b) = (token.as_bytes(), expected.expose().as_bytes());
-    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-    if same {
+    if crate::auth::same_secret(token.as_bytes(), expected.expose().as_bytes()) {
         Ok(())
     } else {
         Err(ApiError::unauthorized("not the service role key"))

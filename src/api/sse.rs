@@ -70,8 +70,7 @@ pub fn check_ticket(config: &Config, ticket: &str, execution_id: Uuid, now_s: u6
         String::from_utf8(URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?).map_err(|_| bad())?;
     let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| bad())?;
     let expected = ticket_mac(config, &payload)?;
-    let same =
-        mac.len() == expected.len() && mac.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    let same = crate::auth::same_secret(&mac, &expected);
     let mut parts = payload.split('.');
     let (Some(run), Some(user), Some(exp), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {

@@ -8,6 +8,12 @@ pub mod mint;
 
 pub use jwt::{AuthUser, Verifier, VerifyError, LEEWAY_SECS, MAX_TOKEN_BYTES};
 
+/// Compares two secrets in time that depends only on their length, so a
+/// caller cannot learn a key byte by byte from answer times.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Extracts the bearer token from an `Authorization` header value.
 pub fn bearer_token(header: Option<&str>) -> Result<&str, VerifyError> {
     let value = header.ok_or(VerifyError::Missing)?;
@@ -25,6 +31,12 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, VerifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd") && !same_secret(b"abc", b"ab") && !same_secret(b"", b"a"));
+    }
 
     #[test]
     fn bearer_scheme_is_required() {
