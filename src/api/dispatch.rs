@@ -14,10 +14,9 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::runs::{self, NewRun, Owner, TABLE};
+use super::runs::{self, NewRun, Owner, Queued};
 use super::workflows::fetch as fetch_workflow;
 use super::Platform;
-use crate::actions::RunEnv;
 use crate::config::Config;
 use crate::engine::{trigger_passes, validate};
 use crate::error::ApiError;
@@ -130,35 +129,20 @@ async fn start<P: Platform>(config: &Config, p: &P, d: &Value) -> Result<Option<
     if !trigger_passes(&graph, &payload).map_err(|e| ApiError::invalid_field("filter", e))? {
         return Ok(None);
     }
-    let owner_id = user_id.to_string();
-    let redactor = RunEnv::new(config, &owner_id, &owner.token, "", None, 0).redactor();
     let parent = d["caused_by_execution"]
         .as_str()
         .map(|id| (id.to_string(), d["chain_depth"].as_u64().unwrap_or(0) as u32));
     let new_run = NewRun {
-        workflow_id: Some(workflow_id),
-        workflow_version: workflow["version"].as_i64(),
-        nodes: &workflow["nodes"],
-        edges: &workflow["edges"],
-        trigger: payload,
-        trigger_type: event_type,
         idempotency_key: Some(&dispatch_key),
-        queued: true,
         parent,
+        ..NewRun::queued(&workflow, payload, event_type)
     };
-    let (execution_id, row) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
-    match rest::rows(&rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?) {
-        Ok(_) => {}
+    let queued = runs::queue_for_owner(config, p, &owner, new_run).await?;
+    Ok(match queued {
+        Queued::New(execution_id) => Some(execution_id),
         // A retry after an expired claim: the run of the first attempt stands.
-        Err(ApiError::Conflict(_)) => {
-            let builder = db.from(TABLE).select("id").eq("idempotency_key", &dispatch_key);
-            let first = rest::one_row(&rest::send(p, builder).await?)?;
-            return Ok(first.and_then(|r| r["id"].as_str().map(str::to_string)));
-        }
-        Err(e) => return Err(e),
-    }
-    runs::hand_to_queue(p, &execution_id, &owner_id).await;
-    Ok(Some(execution_id))
+        Queued::Existing(first) => first["id"].as_str().map(str::to_string),
+    })
 }
 
 #[cfg(test)]

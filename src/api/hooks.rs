@@ -10,10 +10,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::form::hook_fields;
-use super::runs::{self, NewRun, Owner, TABLE};
+use super::runs::{self, NewRun, Owner, Queued};
 use super::workflows::fetch as fetch_workflow;
 use super::{ApiRequest, ApiResponse, Platform};
-use crate::actions::RunEnv;
 use crate::config::Config;
 use crate::engine::{trigger_passes, validate};
 use crate::error::ApiError;
@@ -98,30 +97,19 @@ pub async fn handle<P: Platform>(
             ))
         }
     }
-    let owner_id = user_id.to_string();
-    let redactor = RunEnv::new(config, &owner_id, &owner.token, "", None, 0).redactor();
     let new_run = NewRun {
-        workflow_id: Some(workflow_id),
-        workflow_version: workflow["version"].as_i64(),
-        nodes: &workflow["nodes"],
-        edges: &workflow["edges"],
-        trigger: fields,
-        trigger_type: graph.trigger_type().as_str(),
         idempotency_key: idempotency_key.as_deref(),
-        queued: true,
-        parent: None,
+        ..NewRun::queued(&workflow, fields, graph.trigger_type().as_str())
     };
-    let (execution_id, row) = runs::insert_row(&new_run, &owner, &redactor, p.now_ms(), config.runs.lease_ms);
-    let inserted = rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?;
-    match rest::rows(&inserted) {
-        Ok(_) => {}
-        Err(ApiError::Conflict(_)) if idempotency_key.is_some() => {
-            let builder = db
-                .from(TABLE)
-                .select("id,workflow_id")
-                .eq("idempotency_key", idempotency_key.as_deref().unwrap_or_default());
-            let first = rest::one_row(&rest::send(p, builder).await?)?
-                .ok_or_else(|| ApiError::Conflict("this Idempotency-Key is taken".into()))?;
+    let queued = runs::queue_for_owner(config, p, &owner, new_run).await?;
+    match queued {
+        Queued::New(execution_id) => {
+            p.log(&format!(
+                "execution {execution_id} queued by the form hook of workflow {workflow_id}"
+            ));
+            Ok(answer(Some(&execution_id)))
+        }
+        Queued::Existing(first) => {
             if first["workflow_id"].as_str() != Some(workflow_id.to_string().as_str()) {
                 return Err(ApiError::IdempotencyKeyReused(
                     "this Idempotency-Key was already used for another form".into(),
@@ -129,13 +117,7 @@ pub async fn handle<P: Platform>(
             }
             let mut resp = answer(first["id"].as_str());
             resp.headers.push(("Idempotent-Replayed", "true".into()));
-            return Ok(resp);
+            Ok(resp)
         }
-        Err(e) => return Err(e),
     }
-    runs::hand_to_queue(p, &execution_id, &owner_id).await;
-    p.log(&format!(
-        "execution {execution_id} queued by the form hook of workflow {workflow_id}"
-    ));
-    Ok(answer(Some(&execution_id)))
 }

@@ -58,6 +58,23 @@ impl Owner {
     }
 }
 
+impl<'a> NewRun<'a> {
+    /// A queued run of the stored `workflow` row (its document and version).
+    pub fn queued(workflow: &'a Value, trigger: Value, trigger_type: &'a str) -> Self {
+        NewRun {
+            workflow_id: workflow["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()),
+            workflow_version: workflow["version"].as_i64(),
+            nodes: &workflow["nodes"],
+            edges: &workflow["edges"],
+            trigger,
+            trigger_type,
+            idempotency_key: None,
+            queued: true,
+            parent: None,
+        }
+    }
+}
+
 /// A run about to be inserted.
 pub struct NewRun<'a> {
     pub workflow_id: Option<Uuid>,
@@ -88,6 +105,46 @@ pub async fn hand_to_queue<P: Platform>(p: &P, execution_id: &str, user_id: &str
             "execution {execution_id}: RUNS queue refused the message ({e}); recovery will send it"
         ));
     }
+}
+
+/// What queuing a run by itself (a form post, an event) came to.
+pub enum Queued {
+    /// A new run, handed to the queue.
+    New(String),
+    /// The idempotency key had started a run already: its row (`id`, `workflow_id`).
+    Existing(Value),
+}
+
+/// Logs a run of the stored `workflow` as its owner, `queued`, and hands it
+/// to the queue; with `idempotency_key`, a repeat finds the first run
+/// instead. Used by the form hook and the event dispatcher, where no user
+/// is present.
+pub async fn queue_for_owner<P: Platform>(
+    config: &Config,
+    p: &P,
+    owner: &Owner,
+    new_run: NewRun<'_>,
+) -> Result<Queued, ApiError> {
+    let db = RestClient::for_token(config, &owner.token);
+    let owner_id = owner.user_id.to_string();
+    let redactor = RunEnv::new(config, &owner_id, &owner.token, "", None, 0).redactor();
+    let idempotency_key = new_run.idempotency_key;
+    let (execution_id, row) = insert_row(&new_run, owner, &redactor, p.now_ms(), config.runs.lease_ms);
+    match rest::rows(&rest::send(p, db.from(TABLE).insert(row.to_string()).select("id")).await?) {
+        Ok(_) => {}
+        Err(ApiError::Conflict(_)) if idempotency_key.is_some() => {
+            let builder = db
+                .from(TABLE)
+                .select("id,workflow_id")
+                .eq("idempotency_key", idempotency_key.unwrap_or_default());
+            let first = rest::one_row(&rest::send(p, builder).await?)?
+                .ok_or_else(|| ApiError::Conflict("this Idempotency-Key is taken".into()))?;
+            return Ok(Queued::Existing(first));
+        }
+        Err(e) => return Err(e),
+    }
+    hand_to_queue(p, &execution_id, &owner_id).await;
+    Ok(Queued::New(execution_id))
 }
 
 /// The row to insert for a new run, and its id. Trigger data is stored
