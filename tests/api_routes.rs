@@ -463,9 +463,15 @@ fn a_sync_run_journals_its_steps_and_stores_its_snapshot() {
         .sent("POST", "rpc/journal_steps")
         .iter()
         .flat_map(|r| body_of(r)["p_steps"].as_array().unwrap().clone())
-        .map(|s| s["node_id"].as_str().unwrap().to_string())
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["node_id"].as_str().unwrap(),
+                s["status"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(journaled, ["t", "n"]);
+    assert_eq!(journaled, ["t:succeeded", "n:running", "n:succeeded"]);
     let finish = body_of(&app.sent("PATCH", "workflow_executions")[0]);
     assert!(finish["stop_reason"].is_null() && finish["lease_until"].is_null());
 }
@@ -572,9 +578,19 @@ fn a_queued_run_is_taken_rebuilt_from_its_journal_and_completed_as_its_owner() {
         .sent("POST", "rpc/journal_steps")
         .iter()
         .flat_map(|r| body_of(r)["p_steps"].as_array().unwrap().clone())
-        .map(|s| s["node_id"].as_str().unwrap().to_string())
+        .map(|s| {
+            format!(
+                "{}:{}",
+                s["node_id"].as_str().unwrap(),
+                s["status"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(journaled, ["n"], "the journaled trigger is not run again");
+    assert_eq!(
+        journaled,
+        ["n:running", "n:succeeded"],
+        "the journaled trigger is not run again; the action is journaled as it starts and as it settles"
+    );
     assert_eq!(body_of(&app.sent("POST", "notifications")[0])["title"], "Hi Ann");
     let finish = body_of(&app.sent("PATCH", "workflow_executions")[0]);
     assert_eq!(finish["results"].as_array().map(Vec::len), Some(2));

@@ -578,7 +578,13 @@ fn every_settled_result_is_journaled_once_in_batches_as_the_run_goes() {
     assert_eq!(report.outcome, RunOutcome::Finished);
     assert_eq!(
         journal.batches(),
-        [["trigger-1"], ["notify-1"], ["deal-1"], ["hook-1"]]
+        [
+            vec!["trigger-1", "notify-1:running"],
+            vec!["notify-1", "deal-1:running"],
+            vec!["deal-1", "hook-1:running"],
+            vec!["hook-1"]
+        ],
+        "each action is journaled as it starts, in the batch of the results that made it ready"
     );
     let at: Vec<u64> = journal.writes.borrow().iter().map(|w| w.at).collect();
     assert_eq!(at, [0, 100, 200, 300], "each batch is written when it settles");
@@ -644,7 +650,11 @@ fn a_journal_slower_than_the_steps_paces_the_run_one_write_ahead() {
             ("hook-1".to_string(), 1_200)
         ]
     );
-    assert_eq!(writes, [0, 100, 1_200, 1_300], "writes themselves never wait");
+    assert_eq!(
+        writes,
+        [0, 100, 1_100, 1_200, 1_300],
+        "writes themselves never wait (1 100: deal-1's start, which nothing waits for)"
+    );
     assert_eq!(duration, 2_300);
 }
 
@@ -682,8 +692,8 @@ fn a_cancelled_ack_lets_the_action_in_flight_finish_and_starts_nothing_more() {
     assert_eq!(
         journal.batches(),
         [
-            vec!["trigger-1"],
-            vec!["notify-1"],
+            vec!["trigger-1", "notify-1:running"],
+            vec!["notify-1", "deal-1:running"],
             vec!["hook-1"],
             vec!["deal-1"]
         ]
@@ -757,7 +767,14 @@ fn a_resumed_run_calls_only_the_steps_not_journaled() {
         whole.results[..2],
         "journaled results are kept as they were"
     );
-    assert_eq!(journal.batches(), [["deal-1"], ["hook-1"]]);
+    assert_eq!(
+        journal.batches(),
+        [
+            vec!["deal-1:running"],
+            vec!["deal-1", "hook-1:running"],
+            vec!["hook-1"]
+        ]
+    );
 }
 
 #[test]

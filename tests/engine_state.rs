@@ -18,6 +18,8 @@ struct Pass {
     calls: Vec<edgeflow::engine::ActionCall>,
     batch: Option<Vec<(String, String)>>,
     done: Option<RunReport>,
+    /// The batch was a `JournalStarts` (actions started, nothing settled).
+    starts_only: bool,
 }
 
 /// Calls `next` and acknowledges its journal batch at once, as `NoJournal`
@@ -25,7 +27,10 @@ struct Pass {
 fn pass(state: &mut RunState<'_>, now: u64) -> Pass {
     let out = raw_pass(state, now);
     if out.batch.is_some() {
-        state.on(Event::JournalAck(JournalAck::default()));
+        state.on(match out.starts_only {
+            true => Event::StartsJournaled(Some(JournalAck::default())),
+            false => Event::JournalAck(JournalAck::default()),
+        });
     }
     out
 }
@@ -43,6 +48,11 @@ fn raw_pass(state: &mut RunState<'_>, now: u64) -> Pass {
                 assert!(out.batch.is_none(), "one batch per pass");
                 assert!(out.done.is_none(), "Done comes last");
                 out.batch = Some(batch.iter().map(status).collect());
+            }
+            Command::JournalStarts(batch) => {
+                assert!(out.batch.is_none(), "one batch per pass");
+                out.batch = Some(batch.iter().map(status).collect());
+                out.starts_only = true;
             }
             Command::Done(report) => out.done = Some(report),
         }
@@ -165,7 +175,11 @@ fn the_first_pass_settles_the_trigger_and_starts_the_ready_action() {
 
     let first = raw_pass(&mut s, T0);
     assert_eq!(first.starts, ["notify-1"]);
-    assert_eq!(first.batch, Some(expect(&[("trigger-1", "succeeded")])));
+    assert_eq!(
+        first.batch,
+        Some(expect(&[("trigger-1", "succeeded"), ("notify-1", "running")])),
+        "the action started goes in the batch that made it ready"
+    );
     assert!(first.done.is_none());
     let call = &first.calls[0];
     assert_eq!(call.step_key, format!("{EXECUTION_ID}:notify-1"));
@@ -205,7 +219,12 @@ fn a_condition_keeps_only_its_branch_alive() {
         (
             json!({"score": 80}),
             vec!["hot"],
-            expect(&[("t", "succeeded"), ("c", "succeeded"), ("cold", "skipped")]),
+            expect(&[
+                ("t", "succeeded"),
+                ("c", "succeeded"),
+                ("cold", "skipped"),
+                ("hot", "running"),
+            ]),
         ),
         (
             json!({"score": 10}),
@@ -215,6 +234,7 @@ fn a_condition_keeps_only_its_branch_alive() {
                 ("c", "succeeded"),
                 ("hot", "skipped"),
                 ("hot-2", "skipped"),
+                ("cold", "running"),
             ]),
         ),
         (
@@ -468,7 +488,10 @@ fn a_batch_holds_what_settled_since_the_last_one_in_settle_order() {
     let ctx = context(json!({}));
     let limits = Limits::default();
     let mut s = RunState::new(&g, &ctx, &limits, Budget::unlimited(), T0);
-    assert_eq!(pass(&mut s, T0).batch, Some(expect(&[("t", "succeeded")])));
+    assert_eq!(
+        pass(&mut s, T0).batch,
+        Some(expect(&[("t", "succeeded"), ("a", "running"), ("b", "running")]))
+    );
     finish(&mut s, &g, "b", Ok(json!({})), T0 + 10);
     finish(&mut s, &g, "a", Ok(json!({"id": 1})), T0 + 10);
     let together = pass(&mut s, T0 + 10);
@@ -522,7 +545,12 @@ fn a_resumed_run_never_starts_a_journaled_node_and_reads_its_output() {
     let mut s = RunState::new(&g, &ctx, &limits, Budget::unlimited(), T0);
     let first = pass(&mut s, T0);
     assert_eq!(first.starts, ["deal-1"]);
-    assert_eq!(first.batch, None, "journaled results are not journaled again");
+    assert_eq!(
+        first.batch,
+        Some(expect(&[("deal-1", "running")])),
+        "journaled results are not journaled again; only the start is"
+    );
+    assert!(first.starts_only);
     assert_eq!(
         first.calls[0].inputs["stage"],
         json!("New lead Ada"),

@@ -76,6 +76,13 @@ impl NodeResult {
         self
     }
 
+    /// A step that has started and not settled yet (a journal row only).
+    pub(crate) fn running(mut self) -> Self {
+        self.status = NodeStatus::Running;
+        self.success = false;
+        self
+    }
+
     pub(crate) fn failed(mut self, error: impl Into<String>, attempts: u32) -> Self {
         self.status = NodeStatus::Failed;
         self.success = false;

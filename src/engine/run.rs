@@ -38,7 +38,7 @@ pub struct RunContext {
 /// What woke the driver.
 enum Wake {
     Action(usize, ActionOutcome),
-    Journal(Result<JournalAck, String>),
+    Journal(Event),
     Deadline,
 }
 
@@ -57,8 +57,7 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
     let mut state = RunState::new(graph, ctx, limits, *budget, clock.now_ms());
     let attempts_seen: Vec<Cell<u32>> = (0..graph.nodes().len()).map(|_| Cell::new(0)).collect();
     let mut actions: FuturesUnordered<LocalBoxFuture<'_, (usize, ActionOutcome)>> = FuturesUnordered::new();
-    let mut writes: FuturesUnordered<LocalBoxFuture<'_, Result<JournalAck, String>>> =
-        FuturesUnordered::new();
+    let mut writes: FuturesUnordered<LocalBoxFuture<'_, Event>> = FuturesUnordered::new();
     let mut deadline = pin!(clock.sleep(limits.max_run_ms));
     let mut deadline_passed = false;
     loop {
@@ -78,7 +77,15 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
                             .boxed_local(),
                     );
                 }
-                Command::Journal(batch) => writes.push(record_with_retry(journal, batch).boxed_local()),
+                Command::Journal(batch) => {
+                    writes.push(record_with_retry(journal, batch).map(acknowledged).boxed_local())
+                }
+                Command::JournalStarts(batch) => writes.push(
+                    journal
+                        .record(batch)
+                        .map(|r| Event::StartsJournaled(r.ok()))
+                        .boxed_local(),
+                ),
                 Command::Done(report) => return report,
             }
         }
@@ -106,7 +113,7 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
         .await;
         match wake {
             Wake::Action(node, outcome) => state.on(finished(node, outcome, clock)),
-            Wake::Journal(written) => state.on(acknowledged(written)),
+            Wake::Journal(written) => state.on(written),
             Wake::Deadline => {
                 deadline_passed = true;
                 let attempts = state.in_flight().map(|i| (i, attempts_seen[i].get())).collect();
@@ -123,7 +130,7 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
             state.on(finished(node, outcome, clock));
         }
         while let Some(Some(written)) = writes.next().now_or_never() {
-            state.on(acknowledged(written));
+            state.on(written);
         }
     }
 }

@@ -17,7 +17,9 @@
 //! cancel), the concurrency bound and the invocation's [`Budget`]. Once the
 //! run stops, the nodes not started are skipped. Every result settled in one
 //! pass goes out as one journal batch; the run is done once nothing is in
-//! flight and every batch is acknowledged.
+//! flight and every batch is acknowledged. Actions started in a pass go
+//! in that pass's batch too, as `running` steps, so a live view sees them
+//! start at no extra write.
 
 use super::budget::{action_cost, Budget, Ledger};
 use super::graph::{Graph, NodeKind, OnError};
@@ -43,9 +45,14 @@ pub enum Command {
         retry: RetryPolicy,
     },
     /// Record these results, in this order: everything that settled since
-    /// the previous batch. Acknowledge with `Event::JournalAck` or
-    /// `Event::JournalFailed`.
+    /// the previous batch, then the actions started since (as `running`).
+    /// Acknowledge with `Event::JournalAck` or `Event::JournalFailed`.
     Journal(Vec<NodeResult>),
+    /// Record that these actions started (`running` steps only, nothing
+    /// settled). Acknowledge with `Event::StartsJournaled`; its loss costs
+    /// only the live view of those starts, and nothing waits for it but
+    /// the end of the invocation.
+    JournalStarts(Vec<NodeResult>),
     /// The invocation is over; always the last command.
     Done(RunReport),
 }
@@ -70,6 +77,8 @@ pub enum Event {
     JournalAck(JournalAck),
     /// A journal batch was lost (its write and its retry failed).
     JournalFailed,
+    /// A `Command::JournalStarts` write ended: its ack, `None` if lost.
+    StartsJournaled(Option<JournalAck>),
 }
 
 /// An action in flight.
@@ -101,9 +110,14 @@ pub struct RunState<'a> {
     cancelled: bool,
     /// Nodes settled since the last journal batch, in settle order.
     unjournaled: Vec<usize>,
+    /// Actions started since the last journal batch: journaled as
+    /// `running`, so a live view sees a step when it starts.
+    starting: Vec<usize>,
     calls: Ledger,
     actions_started: u32,
     journal_pending: usize,
+    /// `JournalStarts` writes not acknowledged yet.
+    starts_pending: usize,
     journal_failures: u32,
     done: bool,
 }
@@ -136,9 +150,11 @@ impl<'a> RunState<'a> {
             stop_reason: None,
             cancelled: false,
             unjournaled: Vec::new(),
+            starting: Vec::new(),
             calls: Ledger::default(),
             actions_started: 0,
             journal_pending: 0,
+            starts_pending: 0,
             journal_failures: 0,
             done: false,
         };
@@ -195,16 +211,31 @@ impl<'a> RunState<'a> {
                 }
             }
         }
-        if !self.unjournaled.is_empty() {
-            let batch = std::mem::take(&mut self.unjournaled)
+        if !self.unjournaled.is_empty() || !self.starting.is_empty() {
+            let mut batch: Vec<NodeResult> = std::mem::take(&mut self.unjournaled)
                 .into_iter()
                 .filter_map(|i| self.results[i].clone())
                 .collect();
+            let settled = !batch.is_empty();
+            for i in std::mem::take(&mut self.starting) {
+                if let Some(flight) = self.running[i] {
+                    batch.push(
+                        self.blank(i)
+                            .timed(flight.started_ms, flight.started_ms)
+                            .running(),
+                    );
+                }
+            }
             self.calls.batch();
-            self.journal_pending += 1;
-            commands.push(Command::Journal(batch));
+            if settled {
+                self.journal_pending += 1;
+                commands.push(Command::Journal(batch));
+            } else {
+                self.starts_pending += 1;
+                commands.push(Command::JournalStarts(batch));
+            }
         }
-        if self.in_flight == 0 && self.journal_pending == 0 {
+        if self.in_flight == 0 && self.journal_pending == 0 && self.starts_pending == 0 {
             self.done = true;
             commands.push(Command::Done(self.report(now)));
         }
@@ -251,6 +282,12 @@ impl<'a> RunState<'a> {
                 self.journal_pending = self.journal_pending.saturating_sub(1);
                 self.journal_failures += 1;
             }
+            Event::StartsJournaled(ack) => {
+                self.starts_pending = self.starts_pending.saturating_sub(1);
+                if ack.is_some_and(|a| a.cancelled) {
+                    self.cancel();
+                }
+            }
         }
     }
 
@@ -290,7 +327,7 @@ impl<'a> RunState<'a> {
         if self.actions_started == 0 && self.in_flight == 0 {
             return true;
         }
-        let batch_due = !self.unjournaled.is_empty();
+        let batch_due = !self.unjournaled.is_empty() || !self.starting.is_empty();
         self.calls
             .fits(action_cost(retry), batch_due, self.budget.max_calls)
             && now.saturating_sub(self.started_ms) < self.budget.wall_ms
@@ -373,6 +410,7 @@ impl<'a> RunState<'a> {
                 });
                 self.in_flight += 1;
                 self.actions_started += 1;
+                self.starting.push(i);
                 self.calls.reserve(reserved);
                 let node_id = graph.nodes[i].id.as_str();
                 Some(Command::StartAction {

@@ -5,7 +5,7 @@
 
 use edgeflow::engine::{
     execute, validate, ActionCall, ActionError, ActionRunner, Budget, Clock, Graph, Journal, JournalAck,
-    Limits, NoJournal, NodeResult, RunContext, RunReport,
+    Limits, NoJournal, NodeResult, NodeStatus, RunContext, RunReport,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -392,7 +392,15 @@ impl FakeJournal {
             .borrow()
             .iter()
             .filter(|w| w.ok)
-            .map(|w| w.batch.iter().map(|r| r.node_id.clone()).collect())
+            .map(|w| {
+                w.batch
+                    .iter()
+                    .map(|r| match r.status {
+                        NodeStatus::Running => format!("{}:running", r.node_id),
+                        _ => r.node_id.clone(),
+                    })
+                    .collect()
+            })
             .collect()
     }
 
@@ -403,6 +411,7 @@ impl FakeJournal {
             .iter()
             .filter(|w| w.ok)
             .flat_map(|w| w.batch.clone())
+            .filter(|r| r.status != NodeStatus::Running)
             .collect()
     }
 }
