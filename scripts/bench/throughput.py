@@ -122,7 +122,7 @@ def run(ctx) -> None:
         "edges": [{"id": "e", "source": "t", "target": "w"}]}
     wf_exec = ctx.workflow(exec_doc)
     for _ in range(lib.WARMUP):
-        ctx.execute(base, wf_exec)
+        ctx.execute(base, wf_exec, {"n": "warm-up"})
     calls_before = t.count("tp-exec")
     ex, ex_cpu = phase(ctx, meter, "execute -> webhook_call", f"{base}/api/workflows/{wf_exec}/execute", SECONDS,
                        body_fn=lambda i, n: {"triggerData": {"n": f"{i}-{n}"}}, headers=auth)
