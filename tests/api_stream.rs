@@ -210,6 +210,67 @@ fn last_event_id_resumes_above_that_seq_without_the_execution_event() {
 }
 
 #[test]
+fn a_failed_journal_read_is_tried_again_before_done() {
+    let app = App::new();
+    app.db(
+        "GET",
+        "workflow_executions",
+        200,
+        json!([run_row("running", json!([]))]),
+    )
+    .db(
+        "GET",
+        "workflow_executions",
+        200,
+        json!([run_row("running", json!([]))]),
+    )
+    .db(
+        "GET",
+        "workflow_step_runs",
+        200,
+        json!([row(1, "trigger", "succeeded"), row(2, "a", "running")]),
+    )
+    // The run is over, but its journal cannot be read this time.
+    .db(
+        "GET",
+        "workflow_executions",
+        200,
+        json!([run_row("succeeded", json!([{"nodeId": "a"}]))]),
+    )
+    .db_fails(
+        "GET",
+        "workflow_step_runs",
+        edgeflow::http::TransportError::NoAnswer("reset".into()),
+    )
+    .db(
+        "GET",
+        "workflow_executions",
+        200,
+        json!([run_row("succeeded", json!([{"nodeId": "a"}]))]),
+    )
+    .db(
+        "GET",
+        "workflow_step_runs",
+        200,
+        json!([row(4, "a", "succeeded")]),
+    );
+    let mut follow = app.stream(RUN, &[]);
+    let events: Vec<_> = read_all(&mut follow).iter().flat_map(|c| summary(c)).collect();
+    assert_eq!(
+        events,
+        [
+            s("execution", 0, "running"),
+            s("step", 1, "trigger:succeeded"),
+            s("step", 2, "a:running"),
+            s("step", 4, "a:succeeded"),
+            s("done", 5, "succeeded")
+        ],
+        "the settled step is not lost to the failed read"
+    );
+    assert_eq!(journal_reads(&app), ["seq=gt.0", "seq=gt.2", "seq=gt.2"]);
+}
+
+#[test]
 fn a_run_ended_without_results_is_done_with_its_settled_steps_numbered_above_them_all() {
     let app = App::new();
     app.db(

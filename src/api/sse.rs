@@ -175,23 +175,25 @@ impl<P: Platform> Follow<P> {
                     ));
                 }
             };
+            // A failed read is tried again at the next poll; `done` waits
+            // for a read that succeeded, so no step is skipped on the way.
             let steps = journal::steps_after(&db, &self.p, &self.execution_id, self.sent)
                 .await
-                .unwrap_or_default();
+                .ok();
             self.calls += 2;
             if chunk.starts_with("retry") && self.sent == 0 {
                 let mut opened = row.clone();
                 opened["results"] = json!([]);
                 chunk.push_str(&event("execution", 0, &opened));
             }
-            for step in &steps {
+            for step in steps.iter().flatten() {
                 let seq = journal::seq_of(step);
                 if seq > self.sent {
                     chunk.push_str(&event("step", seq, &step["result"]));
                     self.sent = seq;
                 }
             }
-            if runs::is_final(row["status"].as_str().unwrap_or("")) {
+            if steps.is_some() && runs::is_final(row["status"].as_str().unwrap_or("")) {
                 let mut done = row;
                 let mut last = self.sent;
                 // A run that ended without its results written (cancelled,
