@@ -96,10 +96,10 @@ pub async fn handle<P: Platform>(
         }
         Route::GetExecution(id) => Ok(ApiResponse::json(
             200,
-            json!({"execution": current(&db, p, id).await?}),
+            json!({"execution": current(&db, p, id, false).await?}),
         )),
         Route::StreamTicket(id) => {
-            current(&db, p, id).await?;
+            current(&db, p, id, false).await?;
             let ticket = super::sse::ticket(config, id, user.user_id, p.now_ms() / 1000)?;
             Ok(ApiResponse::json(
                 200,
@@ -108,7 +108,7 @@ pub async fn handle<P: Platform>(
             ))
         }
         Route::Timeline(id) => {
-            let svg = timeline_svg(&current(&db, p, id).await?);
+            let svg = timeline_svg(&current(&db, p, id, true).await?);
             Ok(ApiResponse::bytes(
                 200,
                 "image/svg+xml; charset=utf-8",
@@ -135,15 +135,16 @@ pub async fn handle<P: Platform>(
     }
 }
 
-/// One run as its owner sees it now: in progress, with the steps journaled
-/// so far as its results, so polling (and the timeline) show progress.
-async fn current<P: Platform>(db: &RestClient, p: &P, id: Uuid) -> Result<Value, ApiError> {
+/// One run as its owner sees it now: in progress, with the steps settled
+/// so far as its results, so polling shows progress; with `in_flight` also
+/// the steps running now, so the timeline draws them as far as they got.
+async fn current<P: Platform>(db: &RestClient, p: &P, id: Uuid, in_flight: bool) -> Result<Value, ApiError> {
     let mut row = runs::read(db, p, &id.to_string())
         .await?
         .ok_or_else(|| ApiError::NotFound("execution not found".into()))?;
     if !runs::is_final(row["status"].as_str().unwrap_or("")) {
         let steps = journal::steps(db, p, &id.to_string()).await?;
-        row["results"] = Value::Array(steps.into_iter().map(|s| s["result"].clone()).collect());
+        row["results"] = Value::Array(journal::results(&steps, in_flight.then(|| p.now_ms())));
     }
     Ok(row)
 }

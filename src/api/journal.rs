@@ -1,7 +1,13 @@
 //! The step journal (`workflow_step_runs`) as the engine and the API see
 //! it: the engine's `Journal` port written through `journal_steps()` as the
-//! run's owner, one row per settled step, and the rows read back as the
-//! results a resumed run starts from.
+//! run's owner, one row per step (`running` when it starts, then its
+//! settled result), and the rows read back: as the results a resumed run
+//! starts from, as the progress of a run, and by `seq` for the live stream.
+//!
+//! `seq` is drawn anew each time `journal_steps()` writes a row, and the
+//! writes of one run are serialized by a lock on the run, so within a run
+//! seq order is commit order: a reader that has seen seq `n` finds every
+//! later change of the run above `n`.
 
 use serde_json::{json, Value};
 
@@ -15,9 +21,9 @@ use crate::rest::{self, RestClient};
 
 const STEPS: &str = "workflow_step_runs";
 
-/// The engine's journal: every batch of settled steps goes to
-/// `journal_steps()` as the owner in one call, which also renews the lease
-/// and answers whether the run was cancelled meanwhile.
+/// The engine's journal: every batch (steps settled, steps started) goes
+/// to `journal_steps()` as the owner in one call, which also renews the
+/// lease and answers whether the run was cancelled meanwhile.
 pub(super) struct PgJournal<'a, P> {
     pub db: &'a RestClient,
     pub p: &'a P,
@@ -121,14 +127,57 @@ pub fn journaled_step(step: &Value) -> Option<NodeResult> {
     })
 }
 
-/// The journaled steps of a run, in the order they settled.
+/// The journal rows of a run (`seq`, `node_id`, `status`, `result`), each
+/// in its current state, in the order they were last written (`seq`): a
+/// settled step where it settled, a step in flight where it started.
 pub async fn steps<P: Platform>(db: &RestClient, p: &P, execution_id: &str) -> Result<Vec<Value>, ApiError> {
-    let builder = db
-        .from(STEPS)
-        .select("node_id,status,result")
-        .eq("execution_id", execution_id)
-        .order("created_at.asc,id.asc");
+    rest::rows(&rest::send(p, steps_query(db, execution_id)).await?)
+}
+
+/// The journal rows of a run written after `seq` (the live stream's last
+/// event id), in seq order.
+pub async fn steps_after<P: Platform>(
+    db: &RestClient,
+    p: &P,
+    execution_id: &str,
+    seq: u64,
+) -> Result<Vec<Value>, ApiError> {
+    let builder = steps_query(db, execution_id).gt("seq", seq.to_string());
     rest::rows(&rest::send(p, builder).await?)
+}
+
+fn steps_query(db: &RestClient, execution_id: &str) -> postgrest::Builder {
+    db.from(STEPS)
+        .select("seq,node_id,status,result")
+        .eq("execution_id", execution_id)
+        .order("seq.asc")
+}
+
+/// A journal row's `seq` (0 when absent).
+pub fn seq_of(step: &Value) -> u64 {
+    step["seq"].as_u64().unwrap_or(0)
+}
+
+/// The results of journal rows as an Execution shows them: the settled
+/// steps, in the order they settled. With `in_flight_at` (now, epoch ms)
+/// the steps in flight too, as `running` results that have lasted from
+/// their start until then (the timeline draws them so).
+pub fn results(steps: &[Value], in_flight_at: Option<u64>) -> Vec<Value> {
+    steps
+        .iter()
+        .filter_map(|step| {
+            let result = &step["result"];
+            if result["status"] != "running" {
+                return Some(result.clone());
+            }
+            let now = in_flight_at?;
+            let mut running = result.clone();
+            if let Some(started) = result["startedAt"].as_str().and_then(ms_from_rfc3339) {
+                running["durationMs"] = json!(now.saturating_sub(started));
+            }
+            Some(running)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,6 +240,32 @@ mod tests {
         assert_eq!(result_from_step(&step), Some(r.clone()));
         r.status = NodeStatus::Running;
         assert!(step_row(&r, &Redactor::new([]))["finished_at"].is_null());
+    }
+
+    #[test]
+    fn results_are_the_settled_steps_and_with_a_time_the_ones_in_flight() {
+        let started = rfc3339_from_ms(1_800_000_000_000);
+        let rows = [
+            json!({"seq": 3, "result": {"nodeId": "t", "status": "succeeded"}}),
+            json!({"seq": 5, "result": {"nodeId": "a", "status": "running", "startedAt": started, "durationMs": 0}}),
+            json!({"seq": 9, "result": {"nodeId": "b", "status": "failed", "durationMs": 7}}),
+        ];
+        let settled = results(&rows, None);
+        assert_eq!(
+            settled
+                .iter()
+                .map(|r| r["nodeId"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["t", "b"],
+            "a running row is no result yet"
+        );
+        let now = results(&rows, Some(1_800_000_000_250));
+        assert_eq!(now.len(), 3);
+        assert_eq!(now[1]["status"], "running");
+        assert_eq!(now[1]["durationMs"], 250, "in flight for 250 ms so far");
+        assert_eq!(now[2]["durationMs"], 7, "a settled step keeps its duration");
+        assert_eq!(seq_of(&rows[1]), 5);
+        assert_eq!(seq_of(&json!({})), 0);
     }
 
     #[test]

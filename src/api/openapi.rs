@@ -135,7 +135,7 @@ pub fn document() -> Value {
                         "400": error_response("invalid_request: days out of range")}}))
             },
             "/api/executions/{id}/events": {
-                "get": secured(json!({"summary": "The run's live stream (Server-Sent Events): execution, one step event per settled step (id = its place in the journal), done; Authorization: Bearer, or ?ticket= from stream-ticket for EventSource; honours Last-Event-ID",
+                "get": secured(json!({"summary": "The run's live stream (Server-Sent Events): execution, a step event when an action starts and when a step settles (id = the journal row's seq), done; Authorization: Bearer, or ?ticket= from stream-ticket for EventSource; honours Last-Event-ID",
                     "parameters": [id_param(), {"name": "ticket", "in": "query", "required": false, "schema": {"type": "string"}},
                                    {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}],
                     "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},

@@ -4,8 +4,15 @@
 //! the run by polling it, and ends with `done` when the run is final.
 //!
 //! Events: `execution` (the row when the stream opens, id 0), `step` (a
-//! `NodeResult` as it settles; id = its position in the journal, so
-//! `Last-Event-ID` resumes without duplicates), `done` (the final Execution).
+//! `NodeResult`: `running` when the step starts, then its settled result),
+//! `done` (the final Execution, with an id above every step's). A step's id
+//! is its journal row's `seq`, drawn anew each time the row is written and,
+//! within a run, in commit order (see `api::journal`). Each poll sends every
+//! row whose seq is above the last id sent, in its current state: a client
+//! sees a step start and settle, or only settled when both happened between
+//! two polls (or before it connected). `Last-Event-ID` resumes from there:
+//! nothing sent is sent again, nothing written since is missed.
+//!
 //! A `: keep-alive` comment goes out while nothing happens, so proxies keep
 //! an idle stream open. Each poll costs two subrequests; a stream ends after
 //! `RUN_SUBREQUEST_BUDGET` of them (or `limits::STREAM_MAX_MS`) and the
@@ -89,7 +96,8 @@ pub struct Follow<P> {
     p: P,
     execution_id: String,
     token: String,
-    /// Steps the client already has (`Last-Event-ID`), then steps sent.
+    /// The last event id the client has: `Last-Event-ID`, then the seq
+    /// of the last step sent.
     sent: u64,
     replay_execution: bool,
     opened_ms: u64,
@@ -167,28 +175,38 @@ impl<P: Platform> Follow<P> {
                     ));
                 }
             };
-            let steps = journal::steps(&db, &self.p, &self.execution_id)
+            // A failed read is tried again at the next poll; `done` waits
+            // for a read that succeeded, so no step is skipped on the way.
+            let steps = journal::steps_after(&db, &self.p, &self.execution_id, self.sent)
                 .await
-                .unwrap_or_default();
+                .ok();
             self.calls += 2;
             if chunk.starts_with("retry") && self.sent == 0 {
                 let mut opened = row.clone();
                 opened["results"] = json!([]);
                 chunk.push_str(&event("execution", 0, &opened));
             }
-            for (i, step) in steps.iter().enumerate() {
-                let id = i as u64 + 1;
-                if id > self.sent {
-                    chunk.push_str(&event("step", id, &step["result"]));
-                    self.sent = id;
+            for step in steps.iter().flatten() {
+                let seq = journal::seq_of(step);
+                if seq > self.sent {
+                    chunk.push_str(&event("step", seq, &step["result"]));
+                    self.sent = seq;
                 }
             }
-            if runs::is_final(row["status"].as_str().unwrap_or("")) {
+            if steps.is_some() && runs::is_final(row["status"].as_str().unwrap_or("")) {
                 let mut done = row;
+                let mut last = self.sent;
+                // A run that ended without its results written (cancelled,
+                // given up) shows what its journal settled.
                 if done["results"].as_array().is_none_or(Vec::is_empty) {
-                    done["results"] = Value::Array(steps.into_iter().map(|s| s["result"].clone()).collect());
+                    let all = journal::steps(&db, &self.p, &self.execution_id)
+                        .await
+                        .unwrap_or_default();
+                    self.calls += 1;
+                    last = all.iter().map(journal::seq_of).fold(last, u64::max);
+                    done["results"] = Value::Array(journal::results(&all, None));
                 }
-                chunk.push_str(&event("done", self.sent + 1, &done));
+                chunk.push_str(&event("done", last + 1, &done));
                 self.finished = true;
                 return Some(chunk);
             }

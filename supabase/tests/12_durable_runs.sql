@@ -20,7 +20,7 @@ insert into public.workflow_executions (id, workflow_id, user_id, status, attemp
 -- Structure ------------------------------------------------------------------------------------------
 select columns_are('public', 'workflow_step_runs',
   array['id', 'execution_id', 'user_id', 'node_id', 'item_index', 'status', 'attempts', 'output', 'error', 'result',
-        'started_at', 'finished_at', 'created_at', 'updated_at']);
+        'started_at', 'finished_at', 'created_at', 'updated_at', 'seq']);
 select policies_are('public', 'workflow_step_runs',
   array['workflow_step_runs_select_own', 'workflow_step_runs_insert_own', 'workflow_step_runs_update_own'],
   'the journal has select, insert and update policies, no delete policy');

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use edgeflow::api::runs::RunMessage;
+use edgeflow::api::sse::Follow;
 use edgeflow::api::{self, ApiRequest, ApiResponse, Platform};
 use edgeflow::auth::jwks::CachedJwks;
 use edgeflow::config::Config;
@@ -88,6 +89,35 @@ impl Platform for FakePlatform {
     async fn enqueue(&self, message: &RunMessage, _delay_s: u32) -> Result<(), String> {
         self.queued.borrow_mut().push(message.clone());
         Ok(())
+    }
+}
+
+// The fake platform by reference, for what takes its platform by value and
+// outlives one call (the live stream), while the test keeps the requests.
+impl Outbound for &FakePlatform {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(req).await
+    }
+}
+
+impl Clock for &FakePlatform {
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
+    }
+    async fn sleep(&self, ms: u64) {
+        (**self).sleep(ms).await
+    }
+}
+
+impl Platform for &FakePlatform {
+    fn jwks_cache(&self) -> &RefCell<Option<CachedJwks>> {
+        (**self).jwks_cache()
+    }
+    fn log(&self, line: &str) {
+        (**self).log(line)
+    }
+    async fn enqueue(&self, message: &RunMessage, delay_s: u32) -> Result<(), String> {
+        (**self).enqueue(message, delay_s).await
     }
 }
 
@@ -207,6 +237,26 @@ impl App {
             headers: all,
             body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         })
+    }
+
+    /// Opens `GET /api/executions/{id}/events` as the harness user, with
+    /// extra headers (`Last-Event-ID`), as the platform layer does.
+    pub fn stream(&self, execution_id: &str, headers: &[(&str, &str)]) -> Follow<&FakePlatform> {
+        let mut all = vec![("authorization".to_string(), format!("Bearer {}", self.token()))];
+        all.extend(
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())),
+        );
+        let req = ApiRequest {
+            method: "GET".into(),
+            path: format!("/api/executions/{execution_id}/events"),
+            query: vec![],
+            headers: all,
+            body: vec![],
+        };
+        let id = uuid::Uuid::parse_str(execution_id).expect("a uuid");
+        futures_executor::block_on(Follow::open(&req, &self.config, &self.p, id)).expect("the stream opens")
     }
 
     /// Delivers one `RUNS` queue message, as the consumer does.

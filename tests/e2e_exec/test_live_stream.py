@@ -1,5 +1,6 @@
-"""Live feedback over Server-Sent Events through the real worker: a run streamed as it happens, resuming with
-Last-Event-ID, stream tickets for EventSource, another user's stream, a queued run followed to its end."""
+"""Live feedback over Server-Sent Events through the real worker: a run streamed as it happens (each action as it
+starts and as it settles, ids in journal seq order), resuming with Last-Event-ID mid-stream, stream tickets for
+EventSource, another user's stream, a queued run followed to its end."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from support.documents import chain, trigger, webhook
 from support.targets import Reply
 
 SSE = {"Accept": "text/event-stream"}
+ACTIONS = ["s1", "s2", "s3"]
+# Long enough for a step to outlast one poll of the stream (250 ms plus its two reads), so its start is always seen;
+# a step shorter than a poll may show only settled, as documented.
+STEP_S = 0.6
 
 
 def lines_as_they_arrive(res: requests.Response):
@@ -24,8 +29,9 @@ def lines_as_they_arrive(res: requests.Response):
             yield line.decode().rstrip("\r")
 
 
-def read_events(res: requests.Response, deadline_s: float = 60) -> list[dict]:
-    """Reads a stream to its end: each event with its name, id, data and the time it arrived."""
+def read_events(res: requests.Response, deadline_s: float = 60, until=None) -> list[dict]:
+    """Reads a stream to its end (or up to the first event ``until(event)`` accepts, then closes it): each event with
+    its name, id, data and the time it arrived."""
     assert res.status_code == 200, res.text
     assert res.headers["Content-Type"].startswith("text/event-stream")
     events, current, end = [], {}, time.monotonic() + deadline_s
@@ -34,42 +40,86 @@ def read_events(res: requests.Response, deadline_s: float = 60) -> list[dict]:
         if line == "":
             if "event" in current:
                 current["at"] = time.monotonic()
+                current["id"] = int(current["id"])
                 events.append(current)
+                if until is not None and until(current):
+                    res.close()
+                    return events
             current = {}
         elif line.startswith(":") or line.startswith("retry:"):
             continue
         else:
             key, _, value = line.partition(": ")
             current[key] = json.loads(value) if key == "data" else value
+    assert until is None, "the stream ended before the event waited for"
     return events
 
 
-def slow_chain(target, prefix: str) -> dict:
+def slow_chain(target, prefix: str, delay_s: float = STEP_S) -> dict:
     for i in (1, 2, 3):
-        target.script(f"/{prefix}{i}", Reply(json={"step": i}, delay_s=0.3))
+        target.script(f"/{prefix}{i}", Reply(json={"step": i}, delay_s=delay_s))
     return chain(trigger(), *[webhook(f"s{i}", target.url(f"/{prefix}{i}"), {"i": i}) for i in (1, 2, 3)])
 
 
-def test_a_streamed_run_delivers_each_step_before_it_ends(owner, target):
+def step_states(events: list[dict]) -> list[str]:
+    return [f"{e['data']['nodeId']}:{e['data']['status']}" for e in events if e["event"] == "step"]
+
+
+def assert_ids_increase(events: list[dict]) -> None:
+    ids = [e["id"] for e in events]
+    assert all(a < b for a, b in zip(ids, ids[1:])), f"event ids do not strictly increase: {ids}"
+
+
+def test_a_streamed_run_delivers_each_step_as_it_starts_and_as_it_settles(owner, target):
     wf = owner.api.save(slow_chain(target, "live"))
     res = owner.api.post(f"/api/workflows/{wf['id']}/execute", json={}, headers=SSE, stream=True)
     events = read_events(res)
     names = [e["event"] for e in events]
-    assert names[0] == "execution" and names[-1] == "done", names
-    steps = [e for e in events if e["event"] == "step"]
-    assert [s["data"]["nodeId"] for s in steps] == ["trigger", "s1", "s2", "s3"]
-    assert [int(s["id"]) for s in steps] == [1, 2, 3, 4]
+    assert names[0] == "execution" and names[-1] == "done" and names.count("done") == 1, names
+    assert events[0]["id"] == 0 and events[0]["data"]["results"] == []
+    assert_ids_increase(events)
+    assert step_states(events) == ["trigger:succeeded", "s1:running", "s1:succeeded", "s2:running", "s2:succeeded",
+                                   "s3:running", "s3:succeeded"], "each action is sent when it starts, then settled"
+    at = {f"{e['data']['nodeId']}:{e['data']['status']}": e for e in events if e["event"] == "step"}
+    running = at["s1:running"]["data"]
+    assert running["success"] is False and running["startedAt"] and running["actionId"] == "webhook_call"
+    assert at["s1:succeeded"]["data"]["output"]["body"] == {"step": 1}
     done = events[-1]
     assert done["data"]["status"] == "succeeded" and len(done["data"]["results"]) == 4
-    # Each step arrived while the run was still going: s1 well before the end (two 300 ms steps after it).
-    assert done["at"] - steps[1]["at"] > 0.4, "steps were not streamed as they happened"
-    assert steps[1]["at"] < steps[2]["at"] < steps[3]["at"]
+    assert all(r["status"] == "succeeded" for r in done["data"]["results"])
+    # Streamed as it happened: s1's start well before the end (s1, s2, s3 still to run), each start before its end.
+    assert done["at"] - at["s1:running"]["at"] > 2 * STEP_S, "steps were not streamed as they happened"
+    for node in ACTIONS:
+        assert at[f"{node}:running"]["at"] <= at[f"{node}:succeeded"]["at"] <= done["at"]
+    assert at["s1:succeeded"]["at"] < at["s2:succeeded"]["at"] < at["s3:succeeded"]["at"]
 
-    again = owner.api.get(f"/api/executions/{done['data']['id']}/events", headers={"Last-Event-ID": "2"},
-                          stream=True)
-    replay = read_events(again)
-    assert [e["event"] for e in replay] == ["step", "step", "done"], "nothing already seen is replayed"
-    assert [e["data"]["nodeId"] for e in replay[:2]] == ["s2", "s3"]
+
+def test_last_event_id_taken_mid_stream_resumes_without_duplicates_or_losses(owner, target):
+    wf = owner.api.save(slow_chain(target, "resume"))
+    res = owner.api.post(f"/api/workflows/{wf['id']}/execute", json={}, headers={"Prefer": "respond-async"})
+    assert res.status_code == 202, res.text
+    url = f"/api/executions/{res.json()['execution']['id']}/events"
+
+    # The first connection drops right after s2 started; the client reconnects with the last id it had.
+    first = read_events(owner.api.get(url, stream=True),
+                        until=lambda e: e["event"] == "step" and e["data"]["nodeId"] == "s2")
+    assert step_states(first)[-1] == "s2:running", step_states(first)
+    last = first[-1]["id"]
+    rest = read_events(owner.api.get(url, headers={"Last-Event-ID": str(last)}, stream=True))
+    assert rest[-1]["event"] == "done" and rest[-1]["data"]["status"] == "succeeded"
+    assert "execution" not in [e["event"] for e in rest], "the run's opening row is not sent again"
+    assert all(e["id"] > last for e in rest), "nothing at or below Last-Event-ID is replayed"
+    assert_ids_increase(first + rest)
+    assert "s2:succeeded" in step_states(rest) and "s3:succeeded" in step_states(rest)
+
+    # A full replay of the finished run sends every journal row once, in its final state (its last seq): each of
+    # those the two connections must have delivered, under the same id.
+    full = read_events(owner.api.get(url, stream=True))
+    assert step_states(full) == ["trigger:succeeded", "s1:succeeded", "s2:succeeded", "s3:succeeded"]
+    delivered = {e["id"]: e["data"] for e in first + rest if e["event"] == "step"}
+    for e in (e for e in full if e["event"] == "step"):
+        assert delivered.get(e["id"]) == e["data"], f"step event {e['id']} ({e['data']['nodeId']}) was missed"
+    assert full[-1]["event"] == "done" and full[-1]["id"] > max(delivered)
 
 
 def test_a_ticket_opens_one_runs_stream_without_the_access_token(owner, stranger, target, worker_url):
@@ -98,4 +148,9 @@ def test_a_stream_of_a_queued_run_follows_it_to_the_end(owner, target):
     events = read_events(owner.api.get(f"/api/executions/{execution_id}/events", stream=True))
     assert events[0]["event"] == "execution" and events[0]["data"]["id"] == execution_id
     assert events[-1]["event"] == "done" and events[-1]["data"]["status"] == "succeeded"
-    assert [e["data"]["nodeId"] for e in events if e["event"] == "step"] == ["trigger", "s1", "s2", "s3"]
+    assert_ids_increase(events)
+    settled = [state for state in step_states(events) if not state.endswith(":running")]
+    assert settled == ["trigger:succeeded", "s1:succeeded", "s2:succeeded", "s3:succeeded"]
+    for node in ACTIONS:
+        states = step_states(events)
+        assert states.index(f"{node}:running") < states.index(f"{node}:succeeded"), states

@@ -28,8 +28,10 @@ def finished(ex: dict) -> bool:
 
 
 def journal(db, execution_id: str) -> list[tuple[str, str]]:
+    """The run's journal rows in their current state, by node id (then item index): two journal writes of a run
+    may be in flight at once, so neither creation nor write order is settle order."""
     return db.execute("select node_id, status from public.workflow_step_runs where execution_id = %s"
-                      " order by created_at, id", [execution_id]).fetchall()
+                      " order by node_id collate \"C\", item_index", [execution_id]).fetchall()
 
 
 def tick(worker_url: str) -> None:
