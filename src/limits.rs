@@ -5,6 +5,7 @@
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Limits enforced by validation and by the scheduler. `Limits::default()`
 /// gives the documented production values.
@@ -196,6 +197,32 @@ pub const CORS_MAX_AGE_SECS: u32 = 600;
 /// redact ordinary words).
 pub const MIN_REDACTED_SECRET_CHARS: usize = 8;
 
+/// Longest `delay` (`data.delay.ms`, or an `until` that far ahead): 365
+/// days, in ms.
+pub const MAX_DELAY_MS: u64 = 365 * DAY_MS;
+
+/// Most items of one `loop` run at once (`data.loop.concurrency`).
+pub const MAX_LOOP_CONCURRENCY: usize = 6;
+
+/// `data.loop.concurrency` when absent: one item after the other.
+pub const DEFAULT_LOOP_CONCURRENCY: usize = 1;
+
+/// Largest `data.loop.maxItems`, and its value when absent; a loop given
+/// more items than its `maxItems` fails.
+pub const MAX_LOOP_ITEMS: usize = 1000;
+
+/// Deepest nesting of loops (a loop in a loop's body is depth 2).
+pub const MAX_LOOP_DEPTH: usize = 2;
+
+/// Fewest variants of a `split`.
+pub const MIN_SPLIT_VARIANTS: usize = 2;
+
+/// Most variants of a `split`.
+pub const MAX_SPLIT_VARIANTS: usize = 10;
+
+/// Largest `weight` of one `split` variant (weights are integers from 1).
+pub const MAX_SPLIT_WEIGHT: u64 = 10_000;
+
 /// Deepest nesting of arrays and objects accepted in any member of a
 /// request body and in any action output: well below the 128 levels
 /// serde_json reads back, so what is stored (inside the run log's own
@@ -352,6 +379,28 @@ pub fn table() -> Vec<(&'static str, String)> {
             "previous webhook secret still signs after a rotation for",
             ms(WEBHOOK_SECRET_GRACE_MS),
         ),
+        (
+            "`delay`: at most (`ms`, or an `until` that far ahead)",
+            format!("{} days", MAX_DELAY_MS / DAY_MS),
+        ),
+        (
+            "`loop` items at once (`concurrency`): default",
+            DEFAULT_LOOP_CONCURRENCY.to_string(),
+        ),
+        (
+            "`loop` items at once (`concurrency`): at most",
+            MAX_LOOP_CONCURRENCY.to_string(),
+        ),
+        (
+            "`loop` items (`maxItems` default and cap; more fails the loop)",
+            MAX_LOOP_ITEMS.to_string(),
+        ),
+        ("`loop` nesting depth", MAX_LOOP_DEPTH.to_string()),
+        (
+            "`split` variants",
+            format!("{MIN_SPLIT_VARIANTS} to {MAX_SPLIT_VARIANTS}"),
+        ),
+        ("`split` variant `weight`", format!("1 to {MAX_SPLIT_WEIGHT}")),
         (
             "nesting of any body member or action output (arrays and objects)",
             format!("{MAX_JSON_DEPTH} levels"),
