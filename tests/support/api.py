@@ -62,6 +62,20 @@ class Api:
         assert res.status_code == 200, f"list: {res.status_code} {res.text}"
         return [w["id"] for w in res.json()["workflows"]]
 
+    # -- templates --------------------------------------------------------------------------
+
+    def template(self, template_id: str) -> dict:
+        """One template of the library, as ``GET /api/templates/{id}`` serves it (asserting the 200)."""
+        res = self.get(f"/api/templates/{template_id}")
+        assert res.status_code == 200, f"template {template_id}: {res.status_code} {res.text}"
+        return res.json()["template"]
+
+    def instantiate(self, template_id: str, body: dict | None = None) -> dict:
+        """A new workflow of the caller from a template; returns the stored row (asserting the 201)."""
+        res = self.post(f"/api/templates/{template_id}/instantiate", json=body)
+        assert res.status_code == 201, f"instantiate {template_id}: {res.status_code} {res.text}"
+        return res.json()["workflow"]
+
     # -- executions -------------------------------------------------------------------------
 
     def execute(self, workflow_id: str, trigger_data: dict | None = None) -> requests.Response:
