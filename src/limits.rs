@@ -5,7 +5,6 @@
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Limits enforced by validation and by the scheduler. `Limits::default()`
 /// gives the documented production values.
@@ -197,37 +196,43 @@ pub const CORS_MAX_AGE_SECS: u32 = 600;
 /// redact ordinary words).
 pub const MIN_REDACTED_SECRET_CHARS: usize = 8;
 
-/// Longest `delay` (`data.delay.ms`, or an `until` that far ahead): 365
-/// days, in ms.
-pub const MAX_DELAY_MS: u64 = 365 * DAY_MS;
-
-/// Most items of one `loop` run at once (`data.loop.concurrency`).
-pub const MAX_LOOP_CONCURRENCY: usize = 6;
-
-/// `data.loop.concurrency` when absent: one item after the other.
-pub const DEFAULT_LOOP_CONCURRENCY: usize = 1;
-
-/// Largest `data.loop.maxItems`, and its value when absent; a loop given
-/// more items than its `maxItems` fails.
-pub const MAX_LOOP_ITEMS: usize = 1000;
-
-/// Deepest nesting of loops (a loop in a loop's body is depth 2).
-pub const MAX_LOOP_DEPTH: usize = 2;
-
-/// Fewest variants of a `split`.
-pub const MIN_SPLIT_VARIANTS: usize = 2;
-
-/// Most variants of a `split`.
-pub const MAX_SPLIT_VARIANTS: usize = 10;
-
-/// Largest `weight` of one `split` variant (weights are integers from 1).
-pub const MAX_SPLIT_WEIGHT: u64 = 10_000;
-
 /// Deepest nesting of arrays and objects accepted in any member of a
 /// request body and in any action output: well below the 128 levels
 /// serde_json reads back, so what is stored (inside the run log's own
 /// nesting) can always be read again.
 pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Longest `delay` (`data.delay.ms`, or how far ahead `until` may be).
+pub const MAX_DELAY_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+
+/// Longest delivery delay of a Cloudflare Queues message: a run waiting
+/// longer is continued by the scheduled recovery instead.
+pub const MAX_QUEUE_DELAY_SECS: u64 = 12 * 60 * 60;
+
+/// Items of one loop in progress at once (`data.loop.concurrency`): at most.
+pub const MAX_LOOP_CONCURRENCY: u32 = 6;
+
+/// `data.loop.concurrency` when unset.
+pub const DEFAULT_LOOP_CONCURRENCY: u32 = 1;
+
+/// Items one loop may go over (`data.loop.maxItems` and its default); more
+/// fail the loop node.
+pub const MAX_LOOP_ITEMS: usize = 1000;
+
+/// What a loop's `items` may render to.
+pub const MAX_LOOP_ITEMS_BYTES: usize = MIB;
+
+/// Loops inside loops: a loop body may hold a loop, that one no more.
+pub const MAX_LOOP_DEPTH: usize = 2;
+
+/// Variants of a `split`: at least.
+pub const MIN_SPLIT_VARIANTS: usize = 2;
+
+/// Variants of a `split`: at most.
+pub const MAX_SPLIT_VARIANTS: usize = 10;
+
+/// Weight of one split variant: at most (at least 1).
+pub const MAX_SPLIT_WEIGHT: u64 = 10_000;
 
 /// How deeply `v` nests: 0 for a scalar, 1 for `[]` or `{"a": 1}`.
 pub fn json_depth(v: &serde_json::Value) -> usize {
@@ -251,6 +256,7 @@ fn size(bytes: usize) -> String {
 /// A duration as the README writes it.
 fn ms(ms: u64) -> String {
     match ms {
+        m if m >= 2 * 86_400_000 && m % 86_400_000 == 0 => format!("{} days", m / 86_400_000),
         m if m >= 3_600_000 && m % 3_600_000 == 0 => format!("{} h", m / 3_600_000),
         m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
         m if m >= 1000 && m % 1000 == 0 => format!("{} s", m / 1000),
@@ -379,28 +385,23 @@ pub fn table() -> Vec<(&'static str, String)> {
             "previous webhook secret still signs after a rotation for",
             ms(WEBHOOK_SECRET_GRACE_MS),
         ),
+        ("`delay`: at most", ms(MAX_DELAY_MS)),
         (
-            "`delay`: at most (`ms`, or an `until` that far ahead)",
-            format!("{} days", MAX_DELAY_MS / DAY_MS),
+            "`delay` continued by a queue message up to (longer: the scheduled recovery)",
+            ms(MAX_QUEUE_DELAY_SECS * 1000),
         ),
         (
-            "`loop` items at once (`concurrency`): default",
-            DEFAULT_LOOP_CONCURRENCY.to_string(),
+            "`loop` items in progress at once (`concurrency`): default / at most",
+            format!("{DEFAULT_LOOP_CONCURRENCY} / {MAX_LOOP_CONCURRENCY}"),
         ),
-        (
-            "`loop` items at once (`concurrency`): at most",
-            MAX_LOOP_CONCURRENCY.to_string(),
-        ),
-        (
-            "`loop` items (`maxItems` default and cap; more fails the loop)",
-            MAX_LOOP_ITEMS.to_string(),
-        ),
-        ("`loop` nesting depth", MAX_LOOP_DEPTH.to_string()),
+        ("`loop` items (`maxItems`): at most", MAX_LOOP_ITEMS.to_string()),
+        ("`loop` items, rendered", size(MAX_LOOP_ITEMS_BYTES)),
+        ("loops nested in loops: depth at most", MAX_LOOP_DEPTH.to_string()),
         (
             "`split` variants",
             format!("{MIN_SPLIT_VARIANTS} to {MAX_SPLIT_VARIANTS}"),
         ),
-        ("`split` variant `weight`", format!("1 to {MAX_SPLIT_WEIGHT}")),
+        ("`split` variant weight", format!("1 to {MAX_SPLIT_WEIGHT}")),
         (
             "nesting of any body member or action output (arrays and objects)",
             format!("{MAX_JSON_DEPTH} levels"),

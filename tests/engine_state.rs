@@ -600,6 +600,8 @@ fn blank(id: &str, node_type: &str) -> NodeResult {
         started_at: None,
         duration_ms: 0,
         started_at_ms: None,
+        item_index: None,
+        item_path: vec![],
     }
 }
 

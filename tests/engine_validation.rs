@@ -414,7 +414,7 @@ fn bad_types_and_conditions_are_named() {
     let doc = json!({
         "nodes": [
             {"id": "t", "type": "trigger", "data": {"triggerType": "cron"}},
-            {"id": "x", "type": "delay", "data": {}},
+            {"id": "x", "type": "webhook", "data": {}},
             {"id": "c", "type": "condition", "data": {"condition": {"left": 1, "op": "~="}}},
             {"id": "d", "type": "condition", "data": {"condition": {"left": 1, "op": "gt"}}}
         ],

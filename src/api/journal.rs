@@ -10,6 +10,7 @@ use crate::actions::redact::Redactor;
 use crate::engine::time::{ms_from_rfc3339, rfc3339_from_ms};
 use crate::engine::{Journal, JournalAck, NodeResult, NodeStatus};
 use crate::error::ApiError;
+use crate::limits::MAX_LOOP_ITEMS;
 use crate::rest::{self, RestClient};
 
 const STEPS: &str = "workflow_step_runs";
@@ -51,10 +52,13 @@ fn step_row(r: &NodeResult, redactor: &Redactor) -> Value {
             *output = redactor.value(output);
         }
     }
-    let finished = r.started_at_ms.map(|s| rfc3339_from_ms(s + r.duration_ms));
+    let finished = match r.status {
+        NodeStatus::Running => None,
+        _ => r.started_at_ms.map(|s| rfc3339_from_ms(s + r.duration_ms)),
+    };
     json!({
         "node_id": r.node_id,
-        "item_index": -1,
+        "item_index": item_index(&r.item_path),
         "status": r.status,
         "attempts": r.attempts,
         "output": result.get("output"),
@@ -65,16 +69,40 @@ fn step_row(r: &NodeResult, redactor: &Redactor) -> Value {
     })
 }
 
+/// The journal's `item_index` of a step at item `path`: -1 outside loops,
+/// the item's index in a loop, `outer * MAX_LOOP_ITEMS + inner` in a loop
+/// inside a loop (unique per node, since a node is always as deep).
+pub fn item_index(path: &[u32]) -> i64 {
+    match path {
+        [] => -1,
+        _ => path
+            .iter()
+            .fold(0i64, |acc, &i| acc * MAX_LOOP_ITEMS as i64 + i64::from(i)),
+    }
+}
+
 /// A journaled step back as a `NodeResult`; `None` for anything but a
 /// settled step (a `running` row is run again).
 pub fn result_from_step(step: &Value) -> Option<NodeResult> {
+    journaled_step(step).filter(|r| r.status != NodeStatus::Running)
+}
+
+/// A journaled step as a resumed run reads it: settled steps, and
+/// `running` ones too (a waiting delay keeps the end time it journaled;
+/// the engine runs any other `running` step again).
+pub fn journaled_step(step: &Value) -> Option<NodeResult> {
     let r = &step["result"];
     let status = match r["status"].as_str()? {
         "succeeded" => NodeStatus::Succeeded,
         "failed" => NodeStatus::Failed,
         "skipped" => NodeStatus::Skipped,
+        "running" => NodeStatus::Running,
         _ => return None,
     };
+    let item_path: Vec<u32> = r["itemPath"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|i| i.as_u64().map(|i| i as u32)).collect())
+        .unwrap_or_default();
     let started_at = r["startedAt"].as_str().map(str::to_string);
     Some(NodeResult {
         node_id: r["nodeId"].as_str()?.to_string(),
@@ -88,6 +116,8 @@ pub fn result_from_step(step: &Value) -> Option<NodeResult> {
         started_at_ms: started_at.as_deref().and_then(ms_from_rfc3339),
         started_at,
         duration_ms: r["durationMs"].as_u64().unwrap_or(0),
+        item_index: item_path.last().copied(),
+        item_path,
     })
 }
 
@@ -120,12 +150,47 @@ mod tests {
             started_at: Some(rfc3339_from_ms(1_800_000_000_123)),
             duration_ms: 42,
             started_at_ms: Some(1_800_000_000_123),
+            item_index: None,
+            item_path: vec![],
         };
         let step = step_row(&r, &Redactor::new([]));
         assert_eq!(step["finished_at"], rfc3339_from_ms(1_800_000_000_165));
         assert_eq!(result_from_step(&step), Some(r));
         let running = json!({"result": {"nodeId": "a", "type": "action", "status": "running"}});
         assert_eq!(result_from_step(&running), None);
+        assert_eq!(
+            journaled_step(&running).map(|r| r.status),
+            Some(NodeStatus::Running),
+            "a resumed run sees running steps (a waiting delay keeps its end time)"
+        );
+    }
+
+    #[test]
+    fn a_loop_item_is_journaled_under_its_item_index() {
+        assert_eq!(item_index(&[]), -1);
+        assert_eq!(item_index(&[7]), 7);
+        assert_eq!(item_index(&[2, 5]), 2_005);
+        let mut r = NodeResult {
+            node_id: "each".into(),
+            node_type: "action".into(),
+            action_id: Some("webhook_call".into()),
+            status: NodeStatus::Succeeded,
+            success: true,
+            output: Some(json!({"ok": true})),
+            error: None,
+            attempts: 1,
+            started_at: Some(rfc3339_from_ms(1_800_000_000_000)),
+            duration_ms: 1,
+            started_at_ms: Some(1_800_000_000_000),
+            item_index: Some(5),
+            item_path: vec![2, 5],
+        };
+        let step = step_row(&r, &Redactor::new([]));
+        assert_eq!(step["item_index"], 2_005);
+        assert_eq!(step["result"]["itemIndex"], 5);
+        assert_eq!(result_from_step(&step), Some(r.clone()));
+        r.status = NodeStatus::Running;
+        assert!(step_row(&r, &Redactor::new([]))["finished_at"].is_null());
     }
 
     #[test]
@@ -142,6 +207,8 @@ mod tests {
             started_at: None,
             duration_ms: 0,
             started_at_ms: None,
+            item_index: None,
+            item_path: vec![],
         };
         let step = step_row(&r, &Redactor::new([]));
         assert_eq!(step["result"]["output"]["password"], "[redacted]");

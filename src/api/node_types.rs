@@ -11,12 +11,12 @@ use crate::engine::condition::Op;
 use crate::engine::TriggerType;
 use crate::limits::{
     Limits, DEFAULT_LOOP_CONCURRENCY, MAX_DELAY_MS, MAX_LOOP_CONCURRENCY, MAX_LOOP_DEPTH, MAX_LOOP_ITEMS,
-    MAX_REDIRECT_URL_CHARS, MAX_SPLIT_VARIANTS, MAX_SPLIT_WEIGHT, MIN_SPLIT_VARIANTS,
+    MAX_LOOP_ITEMS_BYTES, MAX_REDIRECT_URL_CHARS, MAX_SPLIT_VARIANTS, MAX_SPLIT_WEIGHT, MIN_SPLIT_VARIANTS,
 };
 use crate::schema::catalog;
 
 /// The pattern a split variant's handle must match.
-pub const HANDLE_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+pub const HANDLE_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
 fn label() -> Value {
     json!({"type": "string", "description": "Shown on the canvas; ignored by the engine"})
@@ -129,7 +129,8 @@ fn loop_node() -> Value {
         "data": {"type": "object", "required": ["loop"], "properties": {
             "label": label(),
             "loop": {"type": "object", "required": ["items"], "properties": {
-                "items": {"type": "string", "description": "One template giving an array, e.g. {{trigger.contacts}}"},
+                "items": {"type": ["string", "array"], "maxBytes": MAX_LOOP_ITEMS_BYTES,
+                    "description": "A template giving an array, e.g. {{trigger.contacts}}, or a literal array"},
                 "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_LOOP_CONCURRENCY, "default": DEFAULT_LOOP_CONCURRENCY,
                     "description": "Items in flight at once"},
                 "maxItems": {"type": "integer", "minimum": 1, "maximum": MAX_LOOP_ITEMS, "default": MAX_LOOP_ITEMS,
@@ -137,7 +138,7 @@ fn loop_node() -> Value {
             "onError": on_error()}},
         "body": {"parentId": "the loop's id", "maxDepth": MAX_LOOP_DEPTH,
             "templates": ["{{loop.item}}", "{{loop.item.<path>}}", "{{loop.index}}"],
-            "rules": "Body nodes have no edges to or from nodes outside the body; body nodes without an incoming body edge start each item."},
+            "rules": "Body nodes have no edges to or from nodes outside the body; body nodes without an incoming body edge start each item; {{loop.*}} templates only inside a body; a body node cannot read the output of a loop it is inside."},
         "edges": {"incoming": true, "outgoing": plain_out()},
         "output": {"type": "object", "properties": {
             "count": {"type": "integer"}, "failed": {"type": "integer"},
@@ -156,7 +157,7 @@ fn split() -> Value {
             "label": label(),
             "split": {"type": "object", "required": ["variants"], "properties": {
                 "variants": {"type": "array", "minItems": MIN_SPLIT_VARIANTS, "maxItems": MAX_SPLIT_VARIANTS,
-                    "description": "Handles are unique",
+                    "description": "Handles are unique; each outgoing edge carries one as sourceHandle",
                     "items": {"type": "object", "required": ["handle", "weight"], "properties": {
                         "handle": {"type": "string", "pattern": HANDLE_PATTERN},
                         "weight": {"type": "integer", "minimum": 1, "maximum": MAX_SPLIT_WEIGHT}}}}}},

@@ -29,7 +29,7 @@ use crate::engine::{
     execute, validate, Budget, Graph, NoJournal, NodeResult, RunContext, RunOutcome, RunReport,
 };
 use crate::error::ApiError;
-use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_RESULTS_BYTES};
+use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_QUEUE_DELAY_SECS, MAX_RESULTS_BYTES};
 use crate::rest::{self, RestClient};
 
 pub const TABLE: &str = "workflow_executions";
@@ -253,6 +253,7 @@ pub async fn drive<P: Platform>(
     }
     match report.outcome {
         RunOutcome::Yielded => yield_run(config, p, &db, owner, &execution_id, row, &report).await,
+        RunOutcome::Waiting => wait_run(config, p, &db, owner, &execution_id, row, &report).await,
         RunOutcome::Finished | RunOutcome::Cancelled => {
             complete(p, &db, &execution_id, &report, started_ms).await
         }
@@ -383,6 +384,68 @@ async fn yield_run<P: Platform>(
     Ok(updated)
 }
 
+/// A delay stopped the run: the row becomes `waiting` until `resume_at`.
+/// A wait the queue can deliver (`MAX_QUEUE_DELAY_SECS`) is continued by a
+/// delayed message, with a lease until a little after it is due, so the
+/// scheduled recovery steps in only if that message is lost; a longer wait
+/// has no lease and the scheduled recovery continues it once it is due.
+/// Either way no invocation runs while the run waits.
+async fn wait_run<P: Platform>(
+    config: &Config,
+    p: &P,
+    db: &RestClient,
+    owner: &Owner,
+    execution_id: &str,
+    row: &Value,
+    report: &RunReport,
+) -> Result<Value, ApiError> {
+    let now = p.now_ms();
+    let resume_ms = report.resume_at_ms.unwrap_or(now).max(now);
+    let delay_secs = (resume_ms - now).div_ceil(1000);
+    let by_queue = delay_secs <= MAX_QUEUE_DELAY_SECS;
+    let lease = by_queue.then(|| rfc3339_from_ms(resume_ms + config.runs.lease_ms));
+    let patch = json!({"status": "waiting", "resume_at": rfc3339_from_ms(resume_ms), "lease_until": lease});
+    let builder = db
+        .from(TABLE)
+        .eq("id", execution_id)
+        .eq("status", "running")
+        .update(patch.to_string())
+        .select("*");
+    let Some(updated) = rest::one_row(&rest::send(p, builder).await?)? else {
+        // Cancelled meanwhile: nothing to continue.
+        return read(db, p, execution_id)
+            .await?
+            .ok_or_else(|| ApiError::upstream("execution row vanished"));
+    };
+    if by_queue {
+        let message = RunMessage {
+            execution_id: execution_id.to_string(),
+            user_id: owner.user_id.to_string(),
+            attempt: updated["attempt"]
+                .as_u64()
+                .or_else(|| row["attempt"].as_u64())
+                .unwrap_or(0) as u32,
+        };
+        if let Err(e) = p.enqueue(&message, delay_secs as u32).await {
+            // The lease runs out a little after the wait; recovery continues it then.
+            p.log(&format!(
+                "execution {execution_id}: RUNS queue refused the delayed message ({e}); the scheduled recovery continues the run"
+            ));
+        }
+    }
+    p.log(&format!(
+        "execution {execution_id} waiting until {} ({} steps settled; continued by {})",
+        rfc3339_from_ms(resume_ms),
+        report.results.len(),
+        if by_queue {
+            "a delayed queue message"
+        } else {
+            "the scheduled recovery"
+        }
+    ));
+    Ok(updated)
+}
+
 /// One row as its owner sees it.
 pub async fn read<P: Platform>(
     db: &RestClient,
@@ -432,7 +495,7 @@ pub async fn consume<P: Platform>(config: &Config, p: &P, message: &RunMessage) 
     let journaled: Vec<NodeResult> = journal::steps(&db, p, &message.execution_id)
         .await?
         .iter()
-        .filter_map(journal::result_from_step)
+        .filter_map(journal::journaled_step)
         .collect();
     p.log(&format!(
         "execution {} resumed (invocation {}, {} steps journaled)",

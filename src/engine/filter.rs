@@ -19,11 +19,6 @@ pub fn trigger_passes(graph: &Graph, trigger_data: &Value) -> Result<bool, Strin
     // Validation allowed `trigger.<path>` templates only, so nothing else
     // in the scope is ever read.
     let outputs = HashMap::new();
-    let scope = Scope {
-        trigger: trigger_data,
-        execution_id: "",
-        workflow_id: None,
-        outputs: &outputs,
-    };
+    let scope = Scope::top(trigger_data, "", None, &outputs);
     holds(filter, &scope).map_err(|e| format!("trigger filter: {e}"))
 }

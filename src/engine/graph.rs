@@ -83,6 +83,33 @@ pub struct Trigger {
     pub redirect_url: Option<String>,
 }
 
+/// How long a `delay` node waits: `data.delay`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delay {
+    /// `{"ms": n}`: this long after the node is reached.
+    For(u64),
+    /// `{"until": "..."}`: an RFC 3339 time, or templates that render to one.
+    Until(Value),
+}
+
+/// A `loop` node's settings: `data.loop`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopSpec {
+    /// A template (or a literal array) of the items to go over.
+    pub items: Value,
+    /// Items in progress at once.
+    pub concurrency: u32,
+    /// More items than this fail the node.
+    pub max_items: usize,
+}
+
+/// One branch of a `split` node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    pub handle: String,
+    pub weight: u64,
+}
+
 /// What a node is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
@@ -95,6 +122,9 @@ pub enum NodeKind {
         timeout_ms: u64,
     },
     Condition(Condition),
+    Delay(Delay),
+    Loop(LoopSpec),
+    Split(Vec<Variant>),
 }
 
 impl NodeKind {
@@ -104,6 +134,9 @@ impl NodeKind {
             NodeKind::Trigger(_) => "trigger",
             NodeKind::Action { .. } => "action",
             NodeKind::Condition(_) => "condition",
+            NodeKind::Delay(_) => "delay",
+            NodeKind::Loop(_) => "loop",
+            NodeKind::Split(_) => "split",
         }
     }
 }
@@ -114,16 +147,27 @@ pub struct Node {
     pub id: NodeId,
     pub kind: NodeKind,
     pub on_error: OnError,
+    /// The loop whose body this node is in (`parentId`), by node index.
+    pub parent: Option<usize>,
 }
 
-/// One validated edge, by node index. `branch` is the `sourceHandle` of an
-/// edge leaving a condition (`true`/`false`), `None` elsewhere.
+/// Which outcome of its source an edge follows: its `sourceHandle`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Branch {
+    /// Leaving a condition: `true` or `false`.
+    Condition(bool),
+    /// Leaving a split: the variant's handle.
+    Variant(String),
+}
+
+/// One validated edge, by node index. `branch` is set on edges leaving a
+/// condition or a split, `None` elsewhere (such edges always follow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge {
     pub id: String,
     pub source: usize,
     pub target: usize,
-    pub branch: Option<bool>,
+    pub branch: Option<Branch>,
 }
 
 /// A workflow that passed full validation: exactly one trigger, acyclic,
@@ -137,9 +181,16 @@ pub struct Graph {
     /// Edge indexes entering / leaving each node.
     pub(crate) incoming: Vec<Vec<usize>>,
     pub(crate) outgoing: Vec<Vec<usize>>,
-    /// A topological order, document order among peers.
+    /// A topological order, document order among peers; a loop's body
+    /// comes after the loop.
     pub(crate) order: Vec<usize>,
     pub(crate) trigger: usize,
+    /// Per node: the nodes of its body if it is a loop (in `order`), else
+    /// empty. `top` holds the nodes outside every loop, in `order`.
+    pub(crate) body: Vec<Vec<usize>>,
+    pub(crate) top: Vec<usize>,
+    /// Per node: how many loops it is inside (0 outside every loop).
+    pub(crate) depth: Vec<usize>,
 }
 
 impl Graph {
@@ -182,6 +233,11 @@ impl Graph {
     /// Where a `form_submit` trigger sends the browser after a post, if set.
     pub fn redirect_url(&self) -> Option<&str> {
         self.trigger_settings().redirect_url.as_deref()
+    }
+
+    /// The body of loop node `i` (empty for any other node).
+    pub fn body(&self, i: usize) -> &[usize] {
+        &self.body[i]
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {

@@ -12,6 +12,7 @@
 pub mod budget;
 pub mod condition;
 mod filter;
+mod frame;
 pub mod graph;
 pub mod inputs;
 pub mod issue;
@@ -20,6 +21,7 @@ pub mod ports;
 pub mod result;
 pub mod retry;
 pub mod run;
+mod split;
 pub mod state;
 mod step;
 mod structure;
@@ -31,7 +33,9 @@ pub mod validate;
 pub use crate::limits::Limits;
 pub use budget::{Budget, JOURNAL_BATCH_CALLS};
 pub use filter::trigger_passes;
-pub use graph::{Condition, Graph, Node, NodeId, NodeKind, OnError, Trigger, TriggerType};
+pub use graph::{
+    Branch, Condition, Delay, Graph, LoopSpec, Node, NodeId, NodeKind, OnError, Trigger, TriggerType, Variant,
+};
 pub use issue::ValidationIssue;
 pub use ports::{ActionCall, ActionError, ActionRunner, Clock, Journal, JournalAck, NoJournal};
 pub use result::{NodeResult, NodeStatus, RunOutcome, RunReport, RunStatus};

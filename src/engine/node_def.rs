@@ -2,12 +2,18 @@
 //! A trigger's `data.config` holds its filter and, for `form_submit`, its `redirectUrl`.
 
 use super::condition::Op;
-use super::graph::{Condition, Node, NodeId, NodeKind, OnError, Trigger, TriggerType};
+use super::graph::{
+    Condition, Delay, LoopSpec, Node, NodeId, NodeKind, OnError, Trigger, TriggerType, Variant,
+};
 use super::issue::ValidationIssue;
 use super::retry::RetryPolicy;
 use super::structure::RawNode;
 use super::template::{has_template, references, Root};
-use crate::limits::{Limits, MAX_REDIRECT_URL_CHARS};
+use super::time::ms_from_rfc3339;
+use crate::limits::{
+    Limits, DEFAULT_LOOP_CONCURRENCY, MAX_DELAY_MS, MAX_LOOP_CONCURRENCY, MAX_LOOP_ITEMS,
+    MAX_REDIRECT_URL_CHARS, MAX_SPLIT_VARIANTS, MAX_SPLIT_WEIGHT, MIN_SPLIT_VARIANTS,
+};
 use crate::schema;
 use serde_json::{Map, Value};
 
@@ -55,15 +61,24 @@ pub(crate) fn parse_node(
         Some("trigger") => parse_trigger(data, &mut cx),
         Some("action") => parse_action(data, limits, &mut cx),
         Some("condition") => parse_condition(data, &mut cx),
+        Some("delay") => parse_delay(data, &mut cx),
+        Some("loop") => parse_loop(data, &mut cx),
+        Some("split") => parse_split(data, &mut cx),
         Some(other) => {
             cx.push(
                 "type",
-                format!("unknown node type {other:?} (expected trigger, action or condition)"),
+                format!(
+                    "unknown node type {other:?} (expected one of {})",
+                    NODE_TYPES.join(", ")
+                ),
             );
             None
         }
         None => {
-            cx.push("type", "node type is required (trigger, action or condition)");
+            cx.push(
+                "type",
+                format!("node type is required (one of {})", NODE_TYPES.join(", ")),
+            );
             None
         }
     };
@@ -71,7 +86,171 @@ pub(crate) fn parse_node(
         id: NodeId::new(raw.id),
         kind: kind?,
         on_error: on_error?,
+        parent: None,
     })
+}
+
+/// Every node `type` a document may use.
+pub const NODE_TYPES: &[&str] = &["trigger", "action", "condition", "delay", "loop", "split"];
+
+/// `data.<key>` as an object, or an issue.
+fn object<'d>(
+    data: &'d Map<String, Value>,
+    key: &str,
+    shape: &str,
+    cx: &mut Ctx<'_, '_>,
+) -> Option<&'d Map<String, Value>> {
+    match data.get(key) {
+        Some(Value::Object(o)) => Some(o),
+        _ => {
+            cx.push(&format!("data.{key}"), format!("{key} must be an object {shape}"));
+            None
+        }
+    }
+}
+
+fn parse_delay(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
+    let delay = object(data, "delay", "{\"ms\": n} or {\"until\": \"<RFC 3339>\"}", cx)?;
+    match (delay.get("ms"), delay.get("until")) {
+        (Some(_), Some(_)) => {
+            cx.push("data.delay", "give either ms or until, not both");
+            None
+        }
+        (Some(ms), None) => match ms.as_u64() {
+            Some(n) if (1..=MAX_DELAY_MS).contains(&n) => Some(NodeKind::Delay(Delay::For(n))),
+            _ => {
+                cx.push(
+                    "data.delay.ms",
+                    format!("ms must be an integer from 1 to {MAX_DELAY_MS} (365 days), got {ms}"),
+                );
+                None
+            }
+        },
+        (None, Some(Value::String(until))) => {
+            if !has_template(until) && ms_from_rfc3339(until.trim()).is_none() {
+                cx.push(
+                    "data.delay.until",
+                    format!("until must be an RFC 3339 time (like 2027-01-31T09:00:00Z) or a template, got {until:?}"),
+                );
+                return None;
+            }
+            Some(NodeKind::Delay(Delay::Until(Value::String(until.clone()))))
+        }
+        (None, Some(other)) => {
+            cx.push("data.delay.until", format!("until must be a string, got {other}"));
+            None
+        }
+        (None, None) => {
+            cx.push("data.delay", "a delay needs ms (a duration) or until (a time)");
+            None
+        }
+    }
+}
+
+fn parse_loop(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
+    let spec = object(data, "loop", "{items, concurrency?, maxItems?}", cx)?;
+    let items = match spec.get("items") {
+        Some(Value::String(t)) if has_template(t) => Some(Value::String(t.clone())),
+        Some(a @ Value::Array(_)) => Some(a.clone()),
+        Some(other) => {
+            cx.push(
+                "data.loop.items",
+                format!("items must be a template of an array (like \"{{{{trigger.contacts}}}}\") or an array, got {other}"),
+            );
+            None
+        }
+        None => {
+            cx.push("data.loop.items", "items is required (a template of an array)");
+            None
+        }
+    };
+    let concurrency = bounded(
+        spec.get("concurrency"),
+        "data.loop.concurrency",
+        1,
+        u64::from(MAX_LOOP_CONCURRENCY),
+        cx,
+    );
+    let max_items = bounded(
+        spec.get("maxItems"),
+        "data.loop.maxItems",
+        1,
+        MAX_LOOP_ITEMS as u64,
+        cx,
+    );
+    Some(NodeKind::Loop(LoopSpec {
+        items: items?,
+        concurrency: concurrency?.map_or(DEFAULT_LOOP_CONCURRENCY, |c| c as u32),
+        max_items: max_items?.map_or(MAX_LOOP_ITEMS, |m| m as usize),
+    }))
+}
+
+/// Whether `handle` may name a split variant: 1 to 64 letters, digits, `-` or `_`.
+fn is_handle(handle: &str) -> bool {
+    (1..=64).contains(&handle.len())
+        && handle
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn parse_split(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {
+    let spec = object(
+        data,
+        "split",
+        "{\"variants\": [{\"handle\", \"weight\"}, ...]}",
+        cx,
+    )?;
+    let Some(raw) = spec.get("variants").and_then(Value::as_array) else {
+        cx.push(
+            "data.split.variants",
+            "variants must be an array of {handle, weight}",
+        );
+        return None;
+    };
+    if !(MIN_SPLIT_VARIANTS..=MAX_SPLIT_VARIANTS).contains(&raw.len()) {
+        cx.push(
+            "data.split.variants",
+            format!(
+                "a split needs {MIN_SPLIT_VARIANTS} to {MAX_SPLIT_VARIANTS} variants, got {}",
+                raw.len()
+            ),
+        );
+        return None;
+    }
+    let mut variants = Vec::new();
+    let mut ok = true;
+    for (k, v) in raw.iter().enumerate() {
+        let at = format!("data.split.variants[{k}]");
+        let handle = v.get("handle").and_then(Value::as_str);
+        match handle {
+            Some(h) if is_handle(h) => {
+                if variants.iter().any(|x: &Variant| x.handle == h) {
+                    cx.push(&format!("{at}.handle"), format!("duplicate variant handle {h:?}"));
+                    ok = false;
+                }
+            }
+            _ => {
+                cx.push(
+                    &format!("{at}.handle"),
+                    "handle must be 1 to 64 letters, digits, - or _",
+                );
+                ok = false;
+            }
+        }
+        let weight = bounded(v.get("weight"), &format!("{at}.weight"), 1, MAX_SPLIT_WEIGHT, cx);
+        match (handle, weight) {
+            (Some(h), Some(Some(w))) => variants.push(Variant {
+                handle: h.to_string(),
+                weight: w,
+            }),
+            (_, Some(None)) => {
+                cx.push(&format!("{at}.weight"), "weight is required");
+                ok = false;
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(NodeKind::Split(variants))
 }
 
 fn parse_trigger(data: &Map<String, Value>, cx: &mut Ctx<'_, '_>) -> Option<NodeKind> {

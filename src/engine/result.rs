@@ -42,6 +42,13 @@ pub struct NodeResult {
     /// `startedAt` as epoch ms, for callers that compute with it.
     #[serde(skip)]
     pub started_at_ms: Option<u64>,
+    /// Inside a loop body: the item this step ran for (`{{loop.index}}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_index: Option<u32>,
+    /// Inside a loop body: the item indexes from the outermost loop in
+    /// (one entry, or two in a nested loop).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item_path: Vec<u32>,
 }
 
 impl NodeResult {
@@ -58,7 +65,16 @@ impl NodeResult {
             started_at: None,
             duration_ms: 0,
             started_at_ms: None,
+            item_index: None,
+            item_path: Vec::new(),
         }
+    }
+
+    /// The same step, for the loop item at `path` (nothing if `path` is empty).
+    pub(crate) fn in_item(mut self, path: &[u32]) -> Self {
+        self.item_index = path.last().copied();
+        self.item_path = path.to_vec();
+        self
     }
 
     pub(crate) fn timed(mut self, started_ms: u64, ended_ms: u64) -> Self {
@@ -113,6 +129,9 @@ pub enum RunOutcome {
     /// skipped, `stop_reason` is `"cancelled"` unless the run had already
     /// stopped for another reason.
     Cancelled,
+    /// Nothing can go on before a `delay` is over: `resume_at_ms` says
+    /// when; a later invocation continues from the results so far.
+    Waiting,
 }
 
 /// Everything one invocation of a run produced.
@@ -139,6 +158,9 @@ pub struct RunReport {
     pub stop_reason: Option<String>,
     /// Journal batches lost: their write failed, and so did its one retry.
     pub journal_failures: u32,
+    /// For a waiting run: when its earliest delay is over (epoch ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_at_ms: Option<u64>,
 }
 
 impl RunReport {

@@ -18,8 +18,10 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use serde_json::Value;
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
+use std::rc::Rc;
 use std::task::Poll;
 
 /// Who and what a run is for.
@@ -55,7 +57,8 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
     budget: &Budget,
 ) -> RunReport {
     let mut state = RunState::new(graph, ctx, limits, *budget, clock.now_ms());
-    let attempts_seen: Vec<Cell<u32>> = (0..graph.nodes().len()).map(|_| Cell::new(0)).collect();
+    // Per action in flight (by slot): attempts started so far.
+    let mut attempts_seen: HashMap<usize, Rc<Cell<u32>>> = HashMap::new();
     let mut actions: FuturesUnordered<LocalBoxFuture<'_, (usize, ActionOutcome)>> = FuturesUnordered::new();
     let mut writes: FuturesUnordered<LocalBoxFuture<'_, Event>> = FuturesUnordered::new();
     let mut deadline = pin!(clock.sleep(limits.max_run_ms));
@@ -64,12 +67,14 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
         for command in state.next(clock.now_ms()) {
             match command {
                 Command::StartAction { node, call, retry } => {
+                    let seen = Rc::new(Cell::new(0));
+                    attempts_seen.insert(node, seen.clone());
                     let job = ActionJob {
                         call,
                         retry,
                         execution_id: &ctx.execution_id,
                         max_output_bytes: limits.max_output_bytes,
-                        attempts_seen: &attempts_seen[node],
+                        attempts_seen: seen,
                     };
                     actions.push(
                         run_action(job, runner, clock)
@@ -112,11 +117,17 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
         })
         .await;
         match wake {
-            Wake::Action(node, outcome) => state.on(finished(node, outcome, clock)),
+            Wake::Action(node, outcome) => {
+                attempts_seen.remove(&node);
+                state.on(finished(node, outcome, clock))
+            }
             Wake::Journal(written) => state.on(written),
             Wake::Deadline => {
                 deadline_passed = true;
-                let attempts = state.in_flight().map(|i| (i, attempts_seen[i].get())).collect();
+                let attempts = state
+                    .in_flight()
+                    .map(|i| (i, attempts_seen.get(&i).map_or(1, |c| c.get())))
+                    .collect();
                 state.on(Event::Deadline {
                     now: clock.now_ms(),
                     attempts,
@@ -127,6 +138,7 @@ pub async fn execute<R: ActionRunner, C: Clock, J: Journal>(
         // Take in every other answer that is in by now before starting
         // anything, so a stop or cancel among them holds for all.
         while let Some(Some((node, outcome))) = actions.next().now_or_never() {
+            attempts_seen.remove(&node);
             state.on(finished(node, outcome, clock));
         }
         while let Some(Some(written)) = writes.next().now_or_never() {

@@ -10,6 +10,7 @@ use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::pin::pin;
+use std::rc::Rc;
 
 /// How an action node ended, before it becomes a `NodeResult`.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +31,7 @@ pub(crate) struct ActionJob<'a> {
     pub max_output_bytes: usize,
     /// Updated before each attempt so the driver can report attempts of a
     /// node it abandons at the run deadline.
-    pub attempts_seen: &'a Cell<u32>,
+    pub attempts_seen: Rc<Cell<u32>>,
 }
 
 /// Calls the runner up to `retry.max_attempts` times. Each attempt races the

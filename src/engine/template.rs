@@ -19,6 +19,10 @@ pub enum Root {
     WorkflowId,
     /// `nodes.<id>.output.<path>`: an upstream node's output.
     NodeOutput(String),
+    /// `loop.item.<path>`: the item of the innermost loop this node is in.
+    LoopItem,
+    /// `loop.index`: that item's 0-based position.
+    LoopIndex,
 }
 
 /// One parsed `{{ ... }}` occurrence.
@@ -67,6 +71,38 @@ pub struct Scope<'a> {
     pub workflow_id: Option<&'a str>,
     /// Outputs of nodes that succeeded so far, by node id.
     pub outputs: &'a HashMap<String, Value>,
+    /// Inside a loop body: the item and its index.
+    pub item: Option<(&'a Value, u64)>,
+    /// Inside a loop body: the scope the loop itself runs in, whose
+    /// outputs are visible too.
+    pub outer: Option<&'a Scope<'a>>,
+}
+
+impl<'a> Scope<'a> {
+    /// A scope outside every loop.
+    pub fn top(
+        trigger: &'a Value,
+        execution_id: &'a str,
+        workflow_id: Option<&'a str>,
+        outputs: &'a HashMap<String, Value>,
+    ) -> Self {
+        Scope {
+            trigger,
+            execution_id,
+            workflow_id,
+            outputs,
+            item: None,
+            outer: None,
+        }
+    }
+
+    /// The output of node `id`, looked up here, then in the enclosing scopes.
+    fn output(&self, id: &str) -> Option<&'a Value> {
+        match self.outputs.get(id) {
+            Some(v) => Some(v),
+            None => self.outer.and_then(|o| o.output(id)),
+        }
+    }
 }
 
 fn syntax(raw: &str, message: impl Into<String>) -> TemplateError {
@@ -105,10 +141,19 @@ fn parse_ref(raw: &str, inner: &str) -> Result<TemplateRef, TemplateError> {
             })
         }
         ["nodes", ..] => return Err(syntax(raw, "expected nodes.<nodeId>.output[.<path>]")),
+        ["loop", "item", ..] => {
+            return Ok(TemplateRef {
+                raw: raw.into(),
+                root: Root::LoopItem,
+                path: rest(2),
+            })
+        }
+        ["loop", "index"] => Root::LoopIndex,
+        ["loop", ..] => return Err(syntax(raw, "expected loop.item[.<path>] or loop.index")),
         _ => {
             return Err(syntax(
                 raw,
-                "a path must start with trigger, nodes.<nodeId>.output, execution.id or workflow.id",
+                "a path must start with trigger, nodes.<nodeId>.output, loop.item, loop.index, execution.id or workflow.id",
             ))
         }
     };
@@ -191,7 +236,17 @@ pub fn resolve(r: &TemplateRef, scope: &Scope<'_>) -> Result<Value, TemplateErro
         Root::ExecutionId => return Ok(Value::String(scope.execution_id.to_string())),
         Root::WorkflowId => return Ok(scope.workflow_id.map_or(Value::Null, |w| Value::String(w.into()))),
         Root::Trigger => (scope.trigger, "trigger data".to_string()),
-        Root::NodeOutput(id) => match scope.outputs.get(id) {
+        Root::LoopIndex => {
+            return match scope.item {
+                Some((_, index)) => Ok(Value::from(index)),
+                None => Err(missing("loop.index is defined only inside a loop body".into())),
+            }
+        }
+        Root::LoopItem => match scope.item {
+            Some((item, _)) => (item, "loop item".to_string()),
+            None => return Err(missing("loop.item is defined only inside a loop body".into())),
+        },
+        Root::NodeOutput(id) => match scope.output(id) {
             Some(out) => (out, format!("output of node {id:?}")),
             None => return Err(missing(format!("node {id:?} has no output (it did not succeed)"))),
         },

@@ -8,12 +8,7 @@ fn with_scope<T>(f: impl FnOnce(&Scope<'_>) -> T) -> T {
                          "items": [{"name": "first"}], "profile": {"city": "Turin"}});
     let mut outputs = HashMap::new();
     outputs.insert("action-1".to_string(), json!({"score": 82, "grade": "A"}));
-    let scope = Scope {
-        trigger: &trigger,
-        execution_id: "exec-1",
-        workflow_id: Some("wf-1"),
-        outputs: &outputs,
-    };
+    let scope = Scope::top(&trigger, "exec-1", Some("wf-1"), &outputs);
     f(&scope)
 }
 
@@ -120,12 +115,7 @@ fn render_with_escapes_interpolated_values_only() {
     }
     let trigger = json!({"name": "<b>Eve</b>", "n": 5});
     let outputs = HashMap::new();
-    let scope = Scope {
-        trigger: &trigger,
-        execution_id: "e",
-        workflow_id: None,
-        outputs: &outputs,
-    };
+    let scope = Scope::top(&trigger, "e", None, &outputs);
     let out = render_with(
         &json!({"body": "<p>Hi {{trigger.name}}</p>", "whole": "{{trigger.name}}", "n": "{{trigger.n}}"}),
         &scope,

@@ -1,12 +1,12 @@
 //! Full validation: a raw document becomes a `Graph`, or every issue found is reported.
 
-use super::graph::{Edge, Graph, Node, NodeKind};
+use super::graph::{Branch, Delay, Edge, Graph, Node, NodeKind};
 use super::issue::ValidationIssue;
 use super::node_def::parse_node;
 use super::structure::{skeleton, RawEdge, RawNode};
 use super::template::{references, Root};
 use super::topo::Adjacency;
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_LOOP_DEPTH};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -25,6 +25,8 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         .map(|raw| parse_node(raw, limits, &mut issues))
         .collect();
     let raw_type = |i: usize| sk.nodes[i].body.get("type").and_then(Value::as_str);
+    let parents = check_parents(&sk.nodes, &raw_type, &mut issues);
+    let depth = depths(&parents);
 
     let triggers: Vec<usize> = (0..sk.nodes.len())
         .filter(|&i| raw_type(i) == Some("trigger"))
@@ -44,7 +46,7 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         }
     }
 
-    let (edges, adjacency) = check_edges(&sk.nodes, &sk.edges, &raw_type, &mut issues);
+    let (edges, adjacency) = check_edges(&sk.nodes, &sk.edges, &parsed, &parents, &raw_type, &mut issues);
     for cycle in adjacency.cycles() {
         let mut names: Vec<&str> = cycle.iter().map(|&i| sk.nodes[i].id).collect();
         names.push(names[0]);
@@ -63,18 +65,36 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         [trigger] => Some(adjacency.dominators(*trigger)),
         _ => None,
     };
-    check_templates(&sk.nodes, &parsed, &adjacency, dominators.as_deref(), &mut issues);
+    let scope = TemplateScope {
+        raw: &sk.nodes,
+        parsed: &parsed,
+        parents: &parents,
+        depth: &depth,
+    };
+    check_templates(&scope, &adjacency, dominators.as_deref(), &mut issues);
 
     if !issues.is_empty() {
         return Err(issues);
     }
     let nodes: Vec<Node> = parsed
         .into_iter()
-        .map(|n| n.expect("no issues means every node parsed"))
+        .zip(&parents)
+        .map(|(n, parent)| Node {
+            parent: *parent,
+            ..n.expect("no issues means every node parsed")
+        })
         .collect();
     let order = adjacency
         .topological_order(&vec![true; nodes.len()])
         .expect("no issues means acyclic");
+    let mut body = vec![Vec::new(); nodes.len()];
+    let mut top = Vec::new();
+    for &i in &order {
+        match parents[i] {
+            Some(p) => body[p].push(i),
+            None => top.push(i),
+        }
+    }
     let mut incoming = vec![Vec::new(); nodes.len()];
     let mut outgoing = vec![Vec::new(); nodes.len()];
     for (k, e) in edges.iter().enumerate() {
@@ -88,7 +108,89 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         outgoing,
         order,
         trigger: triggers[0],
+        body,
+        top,
+        depth,
     })
+}
+
+/// Each node's `parentId`, by index: it must name a loop of this workflow
+/// (React Flow's sub-flow convention), a trigger has none, and loops nest
+/// at most `MAX_LOOP_DEPTH` deep. A bad one is reported and counts as none.
+fn check_parents<'a>(
+    nodes: &[RawNode<'a>],
+    raw_type: &dyn Fn(usize) -> Option<&'a str>,
+    issues: &mut Vec<ValidationIssue>,
+) -> Vec<Option<usize>> {
+    let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    let mut parents: Vec<Option<usize>> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let value = raw.body.get("parentId").filter(|v| !v.is_null())?;
+            let issue = |message: String| ValidationIssue::node(raw.id, message).with_field("parentId");
+            let Some(id) = value.as_str() else {
+                issues.push(issue(format!(
+                    "parentId must be the id of a loop node, got {value}"
+                )));
+                return None;
+            };
+            match index.get(id) {
+                None => issues.push(issue(format!("parentId {id:?} is not a node of this workflow"))),
+                Some(_) if raw_type(i) == Some("trigger") => {
+                    issues.push(issue("the trigger cannot be inside a loop".into()))
+                }
+                Some(&p) if raw_type(p) != Some("loop") => issues.push(issue(format!(
+                    "parentId {id:?} is not a loop (only a loop node has a body)"
+                ))),
+                Some(&p) => return Some(p),
+            }
+            None
+        })
+        .collect();
+    for i in 0..nodes.len() {
+        let mut seen = vec![i];
+        let mut at = parents[i];
+        while let Some(p) = at {
+            if seen.contains(&p) {
+                issues.push(
+                    ValidationIssue::node(nodes[i].id, "loops contain each other (parentId goes round)")
+                        .with_field("parentId"),
+                );
+                parents[i] = None;
+                break;
+            }
+            seen.push(p);
+            at = parents[p];
+        }
+        if seen.len() > MAX_LOOP_DEPTH + 1 {
+            issues.push(
+                ValidationIssue::node(
+                    nodes[i].id,
+                    format!(
+                        "loops nest at most {MAX_LOOP_DEPTH} deep; this node is inside {}",
+                        seen.len() - 1
+                    ),
+                )
+                .with_field("parentId"),
+            );
+        }
+    }
+    parents
+}
+
+/// How many loops each node is inside.
+fn depths(parents: &[Option<usize>]) -> Vec<usize> {
+    (0..parents.len())
+        .map(|i| {
+            let (mut d, mut at) = (0, parents[i]);
+            while let Some(p) = at {
+                d += 1;
+                at = parents[p].filter(|_| d <= parents.len());
+            }
+            d
+        })
+        .collect()
 }
 
 fn check_size(nodes: &Value, edges: &Value, limits: &Limits) -> Result<(), Vec<ValidationIssue>> {
@@ -133,6 +235,8 @@ fn check_size(nodes: &Value, edges: &Value, limits: &Limits) -> Result<(), Vec<V
 fn check_edges<'a>(
     nodes: &[RawNode<'a>],
     raw_edges: &[RawEdge<'a>],
+    parsed: &[Option<Node>],
+    parents: &[Option<usize>],
     raw_type: &dyn Fn(usize) -> Option<&'a str>,
     issues: &mut Vec<ValidationIssue>,
 ) -> (Vec<Edge>, Adjacency) {
@@ -163,12 +267,45 @@ fn check_edges<'a>(
                 "target",
             ));
         }
+        if parents[e.source] != parents[e.target] {
+            let side = |n: usize| match parents[n] {
+                Some(p) => format!("{:?} is inside loop {:?}", nodes[n].id, nodes[p].id),
+                None => format!("{:?} is outside every loop", nodes[n].id),
+            };
+            issues.push(on_node(
+                e.target,
+                format!(
+                    "an edge may not cross a loop's body: {} but {}",
+                    side(e.source),
+                    side(e.target)
+                ),
+                "target",
+            ));
+            continue;
+        }
         let mut branch = None;
+        if let Some(NodeKind::Split(variants)) = parsed[e.source].as_ref().map(|n| &n.kind) {
+            branch = match e.body.get("sourceHandle").and_then(Value::as_str) {
+                Some(h) if variants.iter().any(|v| v.handle == h) => Some(Branch::Variant(h.to_string())),
+                _ => {
+                    let handles: Vec<&str> = variants.iter().map(|v| v.handle.as_str()).collect();
+                    issues.push(on_node(
+                        e.source,
+                        format!(
+                            "an edge leaving a split needs the sourceHandle of one of its variants ({})",
+                            handles.join(", ")
+                        ),
+                        "sourceHandle",
+                    ));
+                    None
+                }
+            };
+        }
         if raw_type(e.source) == Some("condition") {
             branch = match e.body.get("sourceHandle") {
-                Some(Value::String(h)) if h == "true" => Some(true),
-                Some(Value::String(h)) if h == "false" => Some(false),
-                Some(Value::Bool(b)) => Some(*b),
+                Some(Value::String(h)) if h == "true" => Some(Branch::Condition(true)),
+                Some(Value::String(h)) if h == "false" => Some(Branch::Condition(false)),
+                Some(Value::Bool(b)) => Some(Branch::Condition(*b)),
                 _ => {
                     issues.push(on_node(
                         e.source,
@@ -186,7 +323,18 @@ fn check_edges<'a>(
             branch,
         });
     }
-    let adjacency = Adjacency::new(nodes.len(), edges.iter().map(|e| (e.source, e.target)));
+    // A loop leads into its body: each body node no body edge enters is
+    // where an item starts, as if an edge ran from the loop to it.
+    let entries = (0..nodes.len()).filter_map(|i| {
+        let p = parents[i]?;
+        (!edges.iter().any(|e| e.target == i)).then_some((p, i))
+    });
+    let links: Vec<(usize, usize)> = edges
+        .iter()
+        .map(|e| (e.source, e.target))
+        .chain(entries)
+        .collect();
+    let adjacency = Adjacency::new(nodes.len(), links);
     (edges, adjacency)
 }
 
@@ -195,13 +343,27 @@ fn check_edges<'a>(
 /// anything else may be skipped, or fail, while this node still runs, and
 /// its output would be missing. `dominators` is `None` when there is no
 /// single trigger to measure paths from; only ancestry is checked then.
+struct TemplateScope<'s, 'a> {
+    raw: &'s [RawNode<'a>],
+    parsed: &'s [Option<Node>],
+    parents: &'s [Option<usize>],
+    depth: &'s [usize],
+}
+
+/// Also: `loop.item` and `loop.index` only inside a loop body, and never
+/// the output of a loop the node is inside (it exists once every item ran).
 fn check_templates(
-    raw: &[RawNode<'_>],
-    parsed: &[Option<Node>],
+    scope: &TemplateScope<'_, '_>,
     adjacency: &Adjacency,
     dominators: Option<&[Option<Vec<bool>>]>,
     issues: &mut Vec<ValidationIssue>,
 ) {
+    let TemplateScope {
+        raw,
+        parsed,
+        parents,
+        depth,
+    } = *scope;
     let index: HashMap<&str, usize> = raw.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
     for (i, node) in parsed.iter().enumerate() {
         let refs = match node.as_ref().map(|n| &n.kind) {
@@ -211,7 +373,19 @@ fn check_templates(
                 refs.extend(references(&c.right, "data.condition.right"));
                 refs
             }
+            Some(NodeKind::Delay(Delay::Until(until))) => references(until, "data.delay.until"),
+            Some(NodeKind::Loop(spec)) => references(&spec.items, "data.loop.items"),
             _ => continue,
+        };
+        let inside = |j: usize| {
+            let mut at = parents[i];
+            while let Some(p) = at {
+                if p == j {
+                    return true;
+                }
+                at = parents[p];
+            }
+            false
         };
         let ancestors = adjacency.ancestors(i);
         // Unreachable nodes are reported as such; no path means no dominators.
@@ -220,8 +394,16 @@ fn check_templates(
             let problem = match found {
                 Err(e) => Some(e.to_string()),
                 Ok(r) => match &r.root {
+                    Root::LoopItem | Root::LoopIndex if depth[i] == 0 => Some(format!(
+                        "template {}: loop.item and loop.index exist only inside a loop body (a node whose parentId is a loop)",
+                        r.raw
+                    )),
                     Root::NodeOutput(id) => match index.get(id.as_str()) {
                         None => Some(format!("template {}: no node {id:?} in this workflow", r.raw)),
+                        Some(&j) if inside(j) => Some(format!(
+                            "template {}: node {id:?} is the loop this node is in; its output exists only after every item ran",
+                            r.raw
+                        )),
                         Some(&j) if j == i || !ancestors[j] => Some(format!(
                             "template {}: node {id:?} is not upstream of this node",
                             r.raw
