@@ -29,7 +29,7 @@ def crm(new_person):
 
 def start(person, template_id: str, trigger_data: dict, webhook_url: str | None = None) -> dict:
     """Instantiates the template as ``person`` (pointing its webhook_call nodes at ``webhook_url``), executes
-    it with ``trigger_data`` and returns the execution as ``GET /api/executions/{id}`` shows it."""
+    it with ``trigger_data`` and returns the execution once settled (finished or waiting)."""
     wf = person.api.instantiate(template_id)
     assert wf["is_active"] is False and wf["user_id"] == person.id
     if webhook_url is not None:
@@ -44,9 +44,7 @@ def start(person, template_id: str, trigger_data: dict, webhook_url: str | None 
     assert res.status_code == 200, f"{template_id}: {res.status_code} {res.text}"
     ran = res.json()["execution"]
     assert ran["workflow_id"] == wf["id"]
-    res = person.api.get(f"/api/executions/{ran['id']}")
-    assert res.status_code == 200, res.text
-    return res.json()["execution"]
+    return person.api.settled(ran["id"])
 
 
 def statuses(ex: dict) -> dict:
