@@ -149,14 +149,22 @@ impl<'a, O: Outbound> Actions<'a, O> {
             id if crm::ACTIONS.contains(&id) => crm::run(env, out, id, &key, inputs).await,
             "webhook_call" => {
                 let request = webhook::parse_inputs(inputs, redactor)?;
-                let signer = self.signer(&call.node_id).await?;
+                let signer = self.signer(call).await?;
                 webhook::run(out, request, &signer, env.config.allow_private_targets).await
             }
             other => Err(fatal(format!("unknown action {other:?}"))),
         }
     }
 
-    async fn signer(&self, node_id: &str) -> Result<webhook::Signer, ActionError> {
+    /// The signer of one step: its `webhook-id` names the run and the step
+    /// (the node, and the loop item inside a loop), so it is the same on
+    /// every retry and resume of that step and differs between steps.
+    async fn signer(&self, call: &ActionCall) -> Result<webhook::Signer, ActionError> {
+        let step = call
+            .step_key
+            .strip_prefix(self.env.execution_id)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .unwrap_or(&call.node_id);
         let cached = self.keys.borrow().clone();
         let keys = match cached {
             Some(keys) => keys,
@@ -176,7 +184,7 @@ impl<'a, O: Outbound> Actions<'a, O> {
         };
         Ok(webhook::Signer {
             keys,
-            message_id: signing::message_id(self.env.execution_id, node_id),
+            message_id: signing::message_id(self.env.execution_id, step),
             timestamp_s: self.env.now_ms / 1000,
         })
     }

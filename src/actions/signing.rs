@@ -5,7 +5,7 @@
 //!
 //! | header | value |
 //! |---|---|
-//! | `webhook-id` | `msg_<execution id>_<node id>` (other bytes than letters, digits, `-`, `.` as `_xx`): the same on every retry of a node, and different for every node, so receivers can de-duplicate |
+//! | `webhook-id` | `msg_<execution id>_<step>` where the step is the node id, plus `:<item>` inside a loop (other bytes than letters, digits, `-`, `.` as `_xx`): the same on every retry and resume of a step, and different for every step, so receivers can de-duplicate |
 //! | `webhook-timestamp` | Unix seconds when the request was sent |
 //! | `webhook-signature` | `v1,<base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>"))>` |
 //!

@@ -238,10 +238,12 @@ pub fn document() -> Value {
                     "trigger_type": {"type": "string"}, "trigger_data": {"type": "object"},
                     "results": {"type": "array", "items": {"$ref": "#/components/schemas/NodeResult"}}}},
                 "NodeResult": {"type": "object", "properties": {
-                    "nodeId": {"type": "string"}, "type": {"type": "string"}, "actionId": {"type": "string"},
-                    "status": {"type": "string", "enum": ["succeeded", "failed", "skipped"]}, "success": {"type": "boolean"},
+                    "nodeId": {"type": "string"}, "type": {"type": "string", "enum": ["trigger", "action", "condition", "delay", "loop", "split"]}, "actionId": {"type": "string"},
+                    "status": {"type": "string", "enum": ["succeeded", "failed", "skipped", "running"], "description": "running only in live step events and journal rows"}, "success": {"type": "boolean"},
                     "output": {}, "error": {"type": "string"}, "attempts": {"type": "integer"},
-                    "startedAt": {"type": "string", "format": "date-time", "nullable": true}, "durationMs": {"type": "integer"}}},
+                    "startedAt": {"type": "string", "format": "date-time", "nullable": true}, "durationMs": {"type": "integer"},
+                    "itemIndex": {"type": "integer", "description": "a step of a loop body: its item ({{loop.index}})"},
+                    "itemPath": {"type": "array", "items": {"type": "integer"}, "description": "a step of a loop body: item indexes from the outermost loop in"}}},
                 "Template": {"type": "object", "required": ["id", "name", "description", "category", "nodes", "edges"], "properties": {
                     "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, "category": {"type": "string"},
                     "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}}}},

@@ -39,6 +39,13 @@ impl FakeClock {
         })))
     }
 
+    /// Moves the clock to epoch ms `now` (never back): the time a later
+    /// invocation of a run starts at.
+    pub fn set(&self, now: u64) {
+        let mut st = self.0.borrow_mut();
+        st.now = st.now.max(now);
+    }
+
     /// Milliseconds since `T0`.
     pub fn elapsed(&self) -> u64 {
         self.now_ms() - T0
@@ -402,6 +409,26 @@ impl FakeJournal {
                     .collect()
             })
             .collect()
+    }
+
+    /// The journal as the database holds it after these writes: one row
+    /// per node and item, a settled row never taken back by a later
+    /// `running` one. What a resumed run starts from.
+    pub fn rows(&self) -> Vec<NodeResult> {
+        let mut rows: Vec<NodeResult> = Vec::new();
+        for w in self.writes.borrow().iter().filter(|w| w.ok) {
+            for r in &w.batch {
+                match rows
+                    .iter_mut()
+                    .find(|x| x.node_id == r.node_id && x.item_path == r.item_path)
+                {
+                    Some(x) if x.status == NodeStatus::Running => *x = r.clone(),
+                    Some(_) => {}
+                    None => rows.push(r.clone()),
+                }
+            }
+        }
+        rows
     }
 
     /// Every result recorded, in write order.

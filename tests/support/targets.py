@@ -54,6 +54,8 @@ class Target:
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
+        self._active: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
         self.entered = threading.Event()  # set when a held reply starts waiting
         self.closing = threading.Event()
         self._scripts: dict[str, list[Reply]] = {}
@@ -89,6 +91,16 @@ class Target:
                     raise AssertionError(f"target got {len(got)} request(s) for {path or 'any path'}, expected {count}")
                 self._cond.wait(left)
 
+    def peak(self, path: str) -> int:
+        """The most requests for ``path`` that were being answered at one time."""
+        with self._lock:
+            return self._peak.get(path, 0)
+
+    def _enter(self, path: str, delta: int) -> None:
+        with self._lock:
+            self._active[path] = self._active.get(path, 0) + delta
+            self._peak[path] = max(self._peak.get(path, 0), self._active[path])
+
     def close(self) -> None:
         self.closing.set()  # frees handlers still waiting, so nothing outlives the test
         self.server.shutdown()
@@ -118,13 +130,19 @@ def _handler_for(target: Target):
             body = self.rfile.read(length) if length else b""
             seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             reply = target._record(seen)
-            if reply.hold is not None:
-                target.entered.set()
-                end = time.monotonic() + reply.hold_s
-                while not reply.hold.is_set() and not target.closing.is_set() and time.monotonic() < end:
-                    reply.hold.wait(0.05)
-            if reply.delay_s:
-                target.closing.wait(reply.delay_s)
+            # Counted as answering until the reply is about to go out, so the
+            # caller's next request never overlaps this one in the count.
+            target._enter(self.path, 1)
+            try:
+                if reply.hold is not None:
+                    target.entered.set()
+                    end = time.monotonic() + reply.hold_s
+                    while not reply.hold.is_set() and not target.closing.is_set() and time.monotonic() < end:
+                        reply.hold.wait(0.05)
+                if reply.delay_s:
+                    target.closing.wait(reply.delay_s)
+            finally:
+                target._enter(self.path, -1)
             payload, content_type = reply.encode()
             try:
                 self.send_response(reply.status)

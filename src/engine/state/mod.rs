@@ -24,68 +24,22 @@
 //! go in that pass's batch too, as `running` steps, so a live view sees
 //! them start at no extra write (and a delay's end time is durable).
 
+mod events;
+mod nodes;
+mod report;
+
+pub use events::{Command, Event};
+
 use super::budget::{action_cost, Budget, Ledger};
-use super::frame::{step_key, with_scope, Flight, Frame, LoopRun, Slot};
-use super::graph::{Branch, Delay, Graph, NodeKind, OnError};
-use super::inputs;
-use super::ports::{ActionCall, JournalAck};
-use super::result::{NodeResult, NodeStatus, RunOutcome, RunReport, RunStatus};
-use super::retry::RetryPolicy;
+use super::frame::{with_scope, Flight, Frame, Slot};
+use super::graph::{Branch, Graph, NodeKind, OnError};
+use super::result::{NodeResult, NodeStatus};
 use super::run::RunContext;
-use super::step::{run_condition, ActionOutcome};
-use super::template::{render_within, Scope};
+use super::template::Scope;
 use super::time::{ms_from_rfc3339, rfc3339_from_ms};
-use crate::limits::{Limits, MAX_DELAY_MS, MAX_LOOP_ITEMS_BYTES};
-use serde_json::{json, Map, Value};
+use crate::limits::Limits;
+use serde_json::{json, Value};
 use std::collections::HashMap;
-
-/// What the driver should do now.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Run this action: `slot` identifies it in events (for a node outside
-    /// loops it is the node index into `Graph::nodes`); `call` is its first
-    /// attempt, `retry` says how to try again.
-    StartAction {
-        node: usize,
-        call: ActionCall,
-        retry: RetryPolicy,
-    },
-    /// Record these results, in this order: everything that settled since
-    /// the previous batch, then the steps started since (as `running`).
-    /// Acknowledge with `Event::JournalAck` or `Event::JournalFailed`.
-    Journal(Vec<NodeResult>),
-    /// Record that these steps started (`running` steps only, nothing
-    /// settled). Acknowledge with `Event::StartsJournaled`; its loss costs
-    /// only the live view of those starts, and nothing waits for it but
-    /// the end of the invocation.
-    JournalStarts(Vec<NodeResult>),
-    /// The invocation is over; always the last command.
-    Done(RunReport),
-}
-
-/// What happened.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// An action started by `Command::StartAction` ended (retries included).
-    ActionFinished {
-        node: usize,
-        outcome: ActionOutcome,
-        now: u64,
-    },
-    /// The run deadline (`Limits::max_run_ms`) passed: actions in flight
-    /// fail and nothing new starts. `attempts` holds, per action in flight,
-    /// how many attempts it had started (1 when absent).
-    Deadline { now: u64, attempts: Vec<(usize, u32)> },
-    /// The run was cancelled: nothing new starts, actions in flight finish,
-    /// nodes not started are skipped.
-    Cancelled,
-    /// A journal batch was recorded; a cancelled ack counts as `Cancelled`.
-    JournalAck(JournalAck),
-    /// A journal batch was lost (its write and its retry failed).
-    JournalFailed,
-    /// A `Command::JournalStarts` write ended: its ack, `None` if lost.
-    StartsJournaled(Option<JournalAck>),
-}
 
 /// One invocation of a run, as a state machine. See the module docs.
 #[derive(Debug)]
@@ -441,20 +395,6 @@ impl<'a> RunState<'a> {
             .in_item(&self.frames[slot.frame].path)
     }
 
-    /// The `running` step of a slot started in this pass, if it is still going.
-    fn marker(&self, s: usize) -> Option<NodeResult> {
-        let slot = &self.slots[s];
-        let (started, output) = match (&slot.flight, &slot.waiting, &slot.looping) {
-            (Some(f), _, _) => (f.started_ms, None),
-            (_, Some((started, wake)), _) => (*started, Some(json!({"resumeAt": rfc3339_from_ms(*wake)}))),
-            (_, _, Some(l)) => (l.started_ms, Some(json!({"total": l.items.len()}))),
-            _ => return None,
-        };
-        let mut marker = self.blank(s).timed(started, started).running();
-        marker.output = output;
-        Some(marker)
-    }
-
     /// Runs `k` with the template scope of slot `s`'s frame.
     fn in_scope<R>(&self, s: usize, k: &mut dyn FnMut(&Scope<'_>) -> R) -> R {
         let top = Scope::top(
@@ -464,212 +404,6 @@ impl<'a> RunState<'a> {
             &self.frames[0].outputs,
         );
         with_scope(&self.frames, &self.slots, self.slots[s].frame, &top, k)
-    }
-
-    /// Starts slot `s`: a trigger, condition or split settles at once, a
-    /// delay starts waiting (or settles if its time has come), a loop
-    /// starts its items; an action's inputs are rendered and checked, and
-    /// it either becomes a `StartAction` or fails on bad inputs without a
-    /// call.
-    fn start(&mut self, s: usize, now: u64) -> Option<Command> {
-        let graph = self.graph;
-        let node = &graph.nodes[self.slots[s].node];
-        let blank = self.blank(s).timed(now, now);
-        let (action_id, config, retry, timeout_ms) = match &node.kind {
-            NodeKind::Trigger(_) => {
-                self.settle(s, blank.succeeded(self.ctx.trigger.clone(), 1));
-                return None;
-            }
-            NodeKind::Condition(cond) => {
-                let result = match self.in_scope(s, &mut |scope| run_condition(cond, scope)) {
-                    Ok(out) => blank.succeeded(out, 1),
-                    Err(e) => blank.failed(e, 1),
-                };
-                self.settle(s, result);
-                return None;
-            }
-            NodeKind::Split(variants) => {
-                let path = &self.frames[self.slots[s].frame].path;
-                let key = step_key(&self.ctx.execution_id, node.id.as_str(), path);
-                let handle = super::split::pick(variants, &key);
-                self.settle(s, blank.succeeded(json!({"variant": handle}), 1));
-                return None;
-            }
-            NodeKind::Delay(delay) => {
-                match self.delay_end(s, delay, now) {
-                    Ok(wake) if wake <= now => {
-                        let out = json!({"resumedAt": rfc3339_from_ms(now), "waitedMs": 0});
-                        self.settle(s, blank.succeeded(out, 1));
-                    }
-                    Ok(wake) => {
-                        self.slots[s].waiting = Some((now, wake));
-                        self.starting.push(s);
-                    }
-                    Err(e) => self.settle(s, blank.failed(e, 0)),
-                }
-                return None;
-            }
-            NodeKind::Loop(spec) => {
-                match self.loop_items(s, &spec.items, spec.max_items) {
-                    Ok(items) => {
-                        self.slots[s].looping = Some(LoopRun {
-                            finished: vec![None; items.len()],
-                            items,
-                            concurrency: spec.concurrency.max(1) as usize,
-                            next: 0,
-                            active: 0,
-                            started_ms: now,
-                        });
-                        self.starting.push(s);
-                    }
-                    Err(e) => self.settle(s, blank.failed(e, 0)),
-                }
-                return None;
-            }
-            NodeKind::Action {
-                action_id,
-                config,
-                retry,
-                timeout_ms,
-            } => (action_id, config, retry, *timeout_ms),
-        };
-        match self.in_scope(s, &mut |scope| inputs::prepare(action_id, config, scope)) {
-            Ok(inputs) => {
-                let reserved = action_cost(retry);
-                self.slots[s].flight = Some(Flight {
-                    started_ms: now,
-                    reserved,
-                });
-                self.in_flight += 1;
-                self.actions_started += 1;
-                self.calls.reserve(reserved);
-                self.starting.push(s);
-                let node_id = node.id.as_str();
-                let path = &self.frames[self.slots[s].frame].path;
-                Some(Command::StartAction {
-                    node: s,
-                    call: ActionCall {
-                        node_id: node_id.to_string(),
-                        action_id: action_id.clone(),
-                        step_key: step_key(&self.ctx.execution_id, node_id, path),
-                        inputs,
-                        attempt: 1,
-                        timeout_ms,
-                    },
-                    retry: *retry,
-                })
-            }
-            Err(message) => {
-                self.settle(s, blank.failed(message, 0));
-                None
-            }
-        }
-    }
-
-    /// When delay slot `s`, reached at `now`, is over (epoch ms).
-    fn delay_end(&self, s: usize, delay: &Delay, now: u64) -> Result<u64, String> {
-        let until = match delay {
-            Delay::For(ms) => return Ok(now.saturating_add(*ms)),
-            Delay::Until(template) => {
-                let mut budget = 1024;
-                let value = self
-                    .in_scope(s, &mut |scope| render_within(template, scope, None, &mut budget))
-                    .map_err(|e| e.to_string())?;
-                value
-                    .as_str()
-                    .map(|t| t.trim().to_string())
-                    .ok_or_else(|| format!("until must render to an RFC 3339 time, got {value}"))?
-            }
-        };
-        let wake = ms_from_rfc3339(&until)
-            .ok_or_else(|| format!("until {until:?} is not an RFC 3339 time (like 2027-01-31T09:00:00Z)"))?;
-        if wake > now.saturating_add(MAX_DELAY_MS) {
-            return Err(format!("until {until:?} is more than 365 days ahead"));
-        }
-        Ok(wake)
-    }
-
-    /// The items loop slot `s` goes over.
-    fn loop_items(&self, s: usize, items: &Value, max_items: usize) -> Result<Vec<Value>, String> {
-        let mut budget = MAX_LOOP_ITEMS_BYTES;
-        let value = self
-            .in_scope(s, &mut |scope| render_within(items, scope, None, &mut budget))
-            .map_err(|e| format!("items: {e}"))?;
-        match value {
-            Value::Array(items) if items.len() <= max_items => Ok(items),
-            Value::Array(items) => Err(format!(
-                "items has {} entries, more than maxItems ({max_items})",
-                items.len()
-            )),
-            other => Err(format!("items must be an array, got {}", kind_of(&other))),
-        }
-    }
-
-    /// Moves loop slot `s` on: starts items while fewer than its
-    /// concurrency are in progress (and the run has not stopped), and
-    /// settles the loop once no item is in progress and none is left (or
-    /// the run stopped). Whether anything changed.
-    fn advance_loop(&mut self, s: usize, now: u64) -> bool {
-        let stopped = self.stop_reason.is_some();
-        let run = self.slots[s].looping.as_mut().expect("a looping slot");
-        if run.active == 0 && (run.next == run.items.len() || stopped) {
-            let run = self.slots[s].looping.take().expect("a looping slot");
-            let timed = self.blank(s).timed(run.started_ms, now);
-            let result = if run.done() == run.items.len() {
-                timed.succeeded(run.output(), 1)
-            } else {
-                let mut cut = timed.failed(
-                    format!(
-                        "the run stopped after {} of {} items",
-                        run.done(),
-                        run.items.len()
-                    ),
-                    1,
-                );
-                cut.output = Some(run.output());
-                cut
-            };
-            self.settle(s, result);
-            return true;
-        }
-        if stopped || run.active >= run.concurrency || run.next >= run.items.len() {
-            return false;
-        }
-        let index = run.next;
-        run.next += 1;
-        run.active += 1;
-        let item = run.items[index].clone();
-        let loop_node = self.slots[s].node;
-        let mut path = self.frames[self.slots[s].frame].path.clone();
-        path.push(index as u32);
-        let f = self.frames.len();
-        let members: Vec<usize> = self.graph.body[loop_node]
-            .iter()
-            .map(|&node| {
-                self.slots.push(Slot::new(node, f));
-                self.slots.len() - 1
-            })
-            .collect();
-        self.frames.push(Frame::new(Some(s), path, item, members));
-        self.live.push(f);
-        self.restore(f);
-        if self.frames[f].open == 0 {
-            self.item_done(f);
-        }
-        true
-    }
-
-    /// Item frame `f` has settled every slot: its loop learns it.
-    fn item_done(&mut self, f: usize) {
-        let frame = &mut self.frames[f];
-        let Some(loop_slot) = frame.parent else { return };
-        let index = frame.path.last().copied().unwrap_or(0) as usize;
-        let outputs: Map<String, Value> = std::mem::take(&mut frame.outputs).into_iter().collect();
-        let failed = frame.failed;
-        if let Some(run) = self.slots[loop_slot].looping.as_mut() {
-            run.finished[index] = Some((outputs, failed));
-            run.active = run.active.saturating_sub(1);
-        }
     }
 
     /// Takes slot `s` out of flight, trading its reservation for the
@@ -738,76 +472,5 @@ impl<'a> RunState<'a> {
         if finished {
             self.item_done(f);
         }
-    }
-
-    fn report(&mut self, now: u64) -> RunReport {
-        let graph = self.graph;
-        let mut position = vec![0; graph.nodes.len()];
-        for (k, &i) in graph.order.iter().enumerate() {
-            position[i] = k;
-        }
-        // Top-level nodes in order; each loop's item steps right after it.
-        let outermost = |mut node: usize| {
-            while let Some(p) = graph.nodes[node].parent {
-                node = p;
-            }
-            position[node]
-        };
-        let mut keyed: Vec<(ReportKey, NodeResult)> = Vec::new();
-        for slot in &mut self.slots {
-            if let Some(result) = slot.result.take() {
-                let path = result.item_path.clone();
-                keyed.push(((outermost(slot.node), path, position[slot.node]), result));
-            }
-        }
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        let results: Vec<NodeResult> = keyed.into_iter().map(|(_, r)| r).collect();
-        let waits = self.slots.iter().filter_map(|s| s.waiting.map(|(_, wake)| wake));
-        let resume_at_ms = waits.min();
-        let outcome = if self.cancelled {
-            RunOutcome::Cancelled
-        } else if self.frames[0].open == 0 {
-            RunOutcome::Finished
-        } else if resume_at_ms.is_some() && !self.held_back {
-            RunOutcome::Waiting
-        } else {
-            RunOutcome::Yielded
-        };
-        let error_count = results.iter().filter(|r| r.status == NodeStatus::Failed).count() as u32;
-        // A run cut short failed even if no node did: not every node it
-        // should have run ran.
-        let success = error_count == 0 && self.stop_reason.is_none();
-        RunReport {
-            status: if success {
-                RunStatus::Succeeded
-            } else {
-                RunStatus::Failed
-            },
-            outcome,
-            success,
-            error_count,
-            results,
-            started_at_ms: self.started_ms,
-            duration_ms: now.saturating_sub(self.started_ms),
-            stopped_early: self.stop_reason.is_some(),
-            stop_reason: self.stop_reason.take(),
-            journal_failures: self.journal_failures,
-            resume_at_ms: (outcome == RunOutcome::Waiting).then_some(resume_at_ms).flatten(),
-        }
-    }
-}
-
-/// Where a result goes in a report: its outermost node's position, its
-/// item path, its own position.
-type ReportKey = (usize, Vec<u32>, usize);
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
