@@ -85,6 +85,14 @@ pub const MAX_OFFSET: usize = 1_000_000;
 /// id>[:<item>]`, must fit the database's 300).
 pub const MAX_NODE_ID_CHARS: usize = 200;
 
+/// Longest `send_email` subject, in characters (RFC 5322's line limit;
+/// the database's cap too).
+pub const MAX_SUBJECT_CHARS: usize = 998;
+
+/// Longest deal and notification title, contact name and company, in
+/// characters (the database's cap too).
+pub const MAX_TITLE_CHARS: usize = 300;
+
 /// Longest workflow `name`, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -273,6 +281,11 @@ pub fn table() -> Vec<(&'static str, String)> {
         ("`nodes` + `edges` JSON", size(l.max_document_bytes)),
         ("workflow `name`", format!("{MAX_NAME_CHARS} characters")),
         ("node id", format!("{MAX_NODE_ID_CHARS} characters")),
+        ("`send_email` subject", format!("{MAX_SUBJECT_CHARS} characters")),
+        (
+            "deal and notification title, contact name and company",
+            format!("{MAX_TITLE_CHARS} characters"),
+        ),
         ("request body (`413` beyond)", size(MAX_BODY_BYTES)),
         (
             "fields per form post (JSON members, pairs or parts)",

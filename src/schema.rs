@@ -8,6 +8,7 @@
 //! `builtin:ai_score` for the built-in scoring rules, and `input:url` for
 //! `webhook_call`, whose target is its own `url` input.
 
+use crate::limits::{MAX_SUBJECT_CHARS, MAX_TITLE_CHARS};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
@@ -55,6 +56,9 @@ pub struct InputField {
     /// so any tag in the rendered text was written by the workflow's author.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub html: bool,
+    /// Longest accepted string, in characters (the database's own cap).
+    #[serde(rename = "maxLength", skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<usize>,
 }
 
 const fn field(kind: FieldType, required: bool, description: &'static str) -> InputField {
@@ -65,6 +69,15 @@ const fn field(kind: FieldType, required: bool, description: &'static str) -> In
         format: None,
         allowed: &[],
         html: false,
+        max_chars: None,
+    }
+}
+
+/// `f`, accepting strings of at most `max` characters.
+const fn at_most(max: usize, f: InputField) -> InputField {
+    InputField {
+        max_chars: Some(max),
+        ..f
     }
 }
 
@@ -134,7 +147,13 @@ static CATALOG: &[ActionSpec] = &[
         description: "Send an email: queued in email_outbox, or sent through the configured email API.",
         input_schema: &[
             ("to", formatted(Format::Email, true, "Recipient address")),
-            ("subject", formatted(Format::SingleLine, true, "Subject line")),
+            (
+                "subject",
+                at_most(
+                    MAX_SUBJECT_CHARS,
+                    formatted(Format::SingleLine, true, "Subject line"),
+                ),
+            ),
             (
                 "body",
                 InputField {
@@ -181,7 +200,7 @@ static CATALOG: &[ActionSpec] = &[
         requires_auth: true,
         description: "Create a deal owned by the workflow owner.",
         input_schema: &[
-            ("title", field(Str, true, "Deal title")),
+            ("title", at_most(MAX_TITLE_CHARS, field(Str, true, "Deal title"))),
             ("value", field(Number, false, "Deal value")),
             ("stage", field(Str, false, "Pipeline stage")),
             ("contact_id", field(Str, false, "Related contact id")),
@@ -200,8 +219,14 @@ static CATALOG: &[ActionSpec] = &[
                 "email",
                 formatted(Format::Email, false, "Contact email (this or id is required)"),
             ),
-            ("name", field(Str, false, "Contact name")),
-            ("company", field(Str, false, "Company name")),
+            (
+                "name",
+                at_most(MAX_TITLE_CHARS, field(Str, false, "Contact name")),
+            ),
+            (
+                "company",
+                at_most(MAX_TITLE_CHARS, field(Str, false, "Company name")),
+            ),
             (
                 "fields",
                 field(Object, false, "Custom fields merged into the contact"),
@@ -216,7 +241,10 @@ static CATALOG: &[ActionSpec] = &[
         requires_auth: true,
         description: "Post an in-app notification to the workflow owner.",
         input_schema: &[
-            ("title", field(Str, true, "Notification title")),
+            (
+                "title",
+                at_most(MAX_TITLE_CHARS, field(Str, true, "Notification title")),
+            ),
             ("body", field(Str, false, "Notification text")),
         ],
         required_one_of: &[],
@@ -352,6 +380,12 @@ fn check_value(f: &InputField, v: &Value) -> Result<(), String> {
             return Err("must be a single line (no CR or LF)".into())
         }
         _ => {}
+    }
+    if let Some(max) = f.max_chars {
+        let chars = s.chars().count();
+        if chars > max {
+            return Err(format!("must be at most {max} characters, got {chars}"));
+        }
     }
     if !f.allowed.is_empty() && !f.allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) {
         return Err(format!("must be one of {}", f.allowed.join(", ")));

@@ -26,7 +26,7 @@ fn serializes_to_the_contract_entry_shape_in_stable_order() {
     let json = serde_json::to_string(find("send_notification").unwrap()).unwrap();
     assert_eq!(
         json,
-        r#"{"id":"send_notification","endpoint":"/rest/v1/notifications","method":"POST","requiresAuth":true,"description":"Post an in-app notification to the workflow owner.","inputSchema":{"title":{"type":"string","required":true,"description":"Notification title"},"body":{"type":"string","required":false,"description":"Notification text"}}}"#
+        r#"{"id":"send_notification","endpoint":"/rest/v1/notifications","method":"POST","requiresAuth":true,"description":"Post an in-app notification to the workflow owner.","inputSchema":{"title":{"type":"string","required":true,"description":"Notification title","maxLength":300},"body":{"type":"string","required":false,"description":"Notification text"}}}"#
     );
     let email = serde_json::to_value(find("send_email").unwrap()).unwrap();
     assert_eq!(email["inputSchema"]["to"]["format"], "email");
@@ -151,4 +151,34 @@ fn the_public_catalog_view_says_what_is_mapped_but_never_shows_a_url() {
     assert_eq!(entry("webhook_call")["endpoint"], "input:url");
     let bare = catalog_view(None);
     assert!(bare.as_array().unwrap().iter().all(|e| e["mapped"] == false));
+}
+
+#[test]
+fn text_inputs_are_capped_like_the_columns_they_fill() {
+    use edgeflow::schema::check_inputs;
+    let mail = find("send_email").unwrap();
+    let ok = serde_json::json!({"to": "a@example.com", "subject": "s".repeat(998), "body": "b"});
+    assert_eq!(check_inputs(mail, &ok), Ok(()));
+    let long = serde_json::json!({"to": "a@example.com", "subject": "s".repeat(999), "body": "b"});
+    let issues = check_inputs(mail, &long).unwrap_err();
+    assert_eq!(issues[0].field.as_deref(), Some("subject"));
+    assert!(
+        issues[0].message.contains("at most 998 characters, got 999"),
+        "{}",
+        issues[0].message
+    );
+    let contact = find("update_contact").unwrap();
+    for field in ["name", "company"] {
+        let mut input = serde_json::json!({"email": "a@example.com"});
+        input[field] = serde_json::json!("é".repeat(301));
+        let issues = check_inputs(contact, &input).unwrap_err();
+        assert_eq!(issues[0].field.as_deref(), Some(field));
+        input[field] = serde_json::json!("é".repeat(300));
+        assert_eq!(check_inputs(contact, &input), Ok(()), "characters, not bytes");
+    }
+    for id in ["create_deal", "send_notification"] {
+        let issues =
+            check_inputs(find(id).unwrap(), &serde_json::json!({"title": "t".repeat(301)})).unwrap_err();
+        assert_eq!(issues[0].field.as_deref(), Some("title"));
+    }
 }
