@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PY := .local/venv/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
+export BENCH_RESULTS := $(CURDIR)/target/bench/results.json
 
 .PHONY: setup build dev test lint unit demo bench
 
@@ -38,10 +39,13 @@ test: setup
 demo: build
 	$(PY) scripts/stack.py run -- $(PY) scripts/demo.py
 
-## Benchmarks: engine overhead per step (native), end-to-end latency
-## through the worker and the step journal's cost (journal on vs off) on a
-## throwaway stack, and form-hook throughput (every run checked in the
-## database). Prints the figures.
+## Benchmarks (not part of `make test`): the native micro and engine
+## benchmarks (`cargo bench --bench engine`), then on a throwaway stack the
+## runtime's floor, step overhead, fan-out, the journal's cost and round
+## trips, throughput against /health (every run checked in the database),
+## wasm size and cold start, and a perf profile (`scripts/bench/`). Prints
+## median and spread of every figure and writes target/bench/results.json.
 bench: build
+	rm -f $(BENCH_RESULTS)
 	cargo bench --bench engine
-	$(PY) scripts/stack.py run -- bash -c '$(PY) scripts/bench-e2e.py && $(PY) scripts/bench-journal.py && $(PY) scripts/bench-hooks.py'
+	$(PY) scripts/stack.py run -- env PYTHONPATH=scripts $(PY) -m bench

@@ -68,8 +68,9 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def wait_http(url: str, deadline_s: float, proc: subprocess.Popen | None = None, what: str = "") -> None:
-    """Poll ``url`` until it answers 200, the process dies, or the deadline passes."""
+def wait_http(url: str, deadline_s: float, proc: subprocess.Popen | None = None, what: str = "",
+              poll_s: float = 0.25) -> None:
+    """Poll ``url`` every ``poll_s`` until it answers 200, the process dies, or the deadline passes."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
@@ -80,7 +81,7 @@ def wait_http(url: str, deadline_s: float, proc: subprocess.Popen | None = None,
                     return
         except OSError:
             pass
-        time.sleep(0.25)
+        time.sleep(poll_s)
     raise StackError(f"{what} did not answer 200 at {url} within {deadline_s:.0f}s")
 
 
@@ -393,23 +394,36 @@ def start_extra_worker(env: dict, overrides: dict, log_path) -> tuple[str, subpr
     values = {k: env[k] for k in EXTRA_WORKER_VARS}
     values["ALLOW_PRIVATE_TARGETS"] = "true"
     values.update({k: str(v) for k, v in overrides.items()})
-    argv = [str(NODE_BIN / "wrangler"), "dev", "--config", str(config), "--ip", "127.0.0.1", "--port", str(port),
-            "--inspector-port", str(free_port()), "--persist-to", str(base / "state"),
+    url, proc, seconds = start_wrangler(base, port, values, log_path)
+    proc.started_in_s = seconds  # spawn to first answer, for benchmarks
+    return url, proc
+
+
+def start_wrangler(base: Path, port: int, values: dict, log_path, what: str = "extra worker (wrangler dev)",
+                   deadline_s: float = EXTRA_WORKER_DEADLINE_S) -> tuple[str, subprocess.Popen, float]:
+    """`wrangler dev` with ``base/wrangler.toml`` on ``port`` and ``values`` as vars, in its own process group.
+
+    Waits for ``GET /health`` to answer 200 and returns the URL, the process and the seconds from the spawn to
+    that first answer. Stop it with ``stop_extra_worker(proc)``.
+    """
+    argv = [str(NODE_BIN / "wrangler"), "dev", "--config", str(base / "wrangler.toml"), "--ip", "127.0.0.1",
+            "--port", str(port), "--inspector-port", str(free_port()), "--persist-to", str(base / "state"),
             "--show-interactive-dev-session=false", "--test-scheduled"]
     for key, value in values.items():
         argv += ["--var", f"{key}:{value}"]
     tool_env = _tool_env()
     tool_env["CI"] = "1"  # no interactive prompts
+    started = time.monotonic()
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv, cwd=base, env=tool_env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/health", EXTRA_WORKER_DEADLINE_S, proc, "extra worker (wrangler dev)")
+        wait_http(f"{url}/health", deadline_s, proc, what, poll_s=0.02)
     except StackError as err:
         stop_extra_worker(proc)
         raise StackError(f"{err}\n{tail(Path(log_path))}") from err
-    return url, proc
+    return url, proc, time.monotonic() - started
 
 
 def stop_extra_worker(proc: subprocess.Popen) -> None:

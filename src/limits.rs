@@ -242,6 +242,25 @@ pub const MAX_SPLIT_VARIANTS: usize = 10;
 /// Weight of one split variant: at most (at least 1).
 pub const MAX_SPLIT_WEIGHT: u64 = 10_000;
 
+/// Bytes of `v` serialized as compact JSON (what `v.to_string().len()`
+/// says), counted without building the text.
+pub fn json_len(v: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, and a `Value` always serializes.
+    let _ = serde_json::to_writer(&mut count, v);
+    count.0
+}
+
 /// How deeply `v` nests: 0 for a scalar, 1 for `[]` or `{"a": 1}`.
 pub fn json_depth(v: &serde_json::Value) -> usize {
     use serde_json::Value;
@@ -459,6 +478,13 @@ mod tests {
     fn depth_counts_containers() {
         use serde_json::json;
         assert_eq!(json_depth(&json!(1)), 0);
+        for v in [
+            json!(null),
+            json!({"a": [1, "é\"\n", {"b": 2.5}]}),
+            json!("x".repeat(300)),
+        ] {
+            assert_eq!(json_len(&v), v.to_string().len());
+        }
         assert_eq!(json_depth(&json!({"a": [1, {"b": []}]})), 4);
     }
 

@@ -42,6 +42,7 @@ use redact::Redactor;
 use serde_json::{json, Value};
 use signing::SigningKeys;
 use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Who a run acts for and what it may use.
 pub struct RunEnv<'a> {
@@ -110,6 +111,8 @@ pub struct Actions<'a, O: Outbound> {
     /// The owner's webhook signing keys, read once per run on the first
     /// `webhook_call` (one PostgREST call, as the owner).
     keys: RefCell<Option<SigningKeys>>,
+    /// The run's redactor, built once (and again once the keys are read).
+    redactor: RefCell<Option<Rc<Redactor>>>,
 }
 
 impl<'a, O: Outbound> Actions<'a, O> {
@@ -118,17 +121,23 @@ impl<'a, O: Outbound> Actions<'a, O> {
             env,
             out,
             keys: RefCell::new(None),
+            redactor: RefCell::new(None),
         }
     }
 
     /// The run's secrets, the owner's signing secrets once read included.
-    fn redactor(&self) -> Redactor {
+    fn redactor(&self) -> Rc<Redactor> {
+        if let Some(cached) = self.redactor.borrow().as_ref() {
+            return Rc::clone(cached);
+        }
         let mut redactor = self.env.redactor();
         if let Some(keys) = self.keys.borrow().as_ref() {
             // The key alone (without `whsec_`) is as secret as the whole.
             let tails = keys.secrets.iter().filter_map(|s| s.strip_prefix("whsec_"));
             redactor.add(keys.secrets.iter().map(String::as_str).chain(tails));
         }
+        let redactor = Rc::new(redactor);
+        *self.redactor.borrow_mut() = Some(Rc::clone(&redactor));
         redactor
     }
 
@@ -179,6 +188,7 @@ impl<'a, O: Outbound> Actions<'a, O> {
                 let keys = SigningKeys::from_row(&row, self.env.now_ms)
                     .map_err(|e| fatal(format!("webhook_call cannot sign its request: {e}")))?;
                 *self.keys.borrow_mut() = Some(keys.clone());
+                *self.redactor.borrow_mut() = None; // it must know the new secrets
                 keys
             }
         };
@@ -196,7 +206,7 @@ impl<O: Outbound> ActionRunner for Actions<'_, O> {
         // Built again: the owner's signing secrets may have been read meanwhile.
         let redactor = self.redactor();
         match result {
-            Ok(output) => Ok(redactor.value(&output)),
+            Ok(output) => Ok(redactor.value_owned(output)),
             Err(ActionError::Fatal(m)) => Err(ActionError::Fatal(redactor.error_text(&m))),
             Err(ActionError::Retryable(m)) => Err(ActionError::Retryable(redactor.error_text(&m))),
         }

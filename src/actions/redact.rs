@@ -47,6 +47,9 @@ impl Redactor {
 
     /// Redacts secrets and bearer credentials inside text.
     pub fn text(&self, s: &str) -> String {
+        if self.is_clean(s) {
+            return s.to_string();
+        }
         let mut out = s.to_string();
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
@@ -54,6 +57,13 @@ impl Redactor {
             }
         }
         redact_bearer(&out)
+    }
+
+    /// Whether [`Redactor::text`] would leave `s` as it is: no known secret
+    /// and no `bearer ` (any case) in it. Allocates nothing, so the common
+    /// case (an output with nothing to hide) costs no copies.
+    fn is_clean(&self, s: &str) -> bool {
+        !self.leaks(s) && !contains_ignore_ascii_case(s.as_bytes(), b"bearer ")
     }
 
     /// An error message as stored: redacted, then cut to
@@ -88,6 +98,35 @@ impl Redactor {
         }
     }
 
+    /// [`Redactor::value`] of a value the caller owns: the same result,
+    /// changing only what needs redaction instead of copying everything.
+    pub fn value_owned(&self, mut v: Value) -> Value {
+        self.scrub(&mut v);
+        v
+    }
+
+    fn scrub(&self, v: &mut Value) {
+        match v {
+            Value::String(s) if !self.is_clean(s) => *s = self.text(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub(i)),
+            Value::Object(map) => {
+                if map.keys().all(|k| self.is_clean(k)) {
+                    for (k, item) in map.iter_mut() {
+                        if is_sensitive_name(k) && !item.is_null() {
+                            *item = Value::String(REDACTED.into());
+                        } else {
+                            self.scrub(item);
+                        }
+                    }
+                } else {
+                    // A member name to redact (rare): rebuilt as `value` does.
+                    *v = self.value(v);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Whether `s` contains any known secret.
     pub fn leaks(&self, s: &str) -> bool {
         self.secrets.iter().any(|secret| s.contains(secret.as_str()))
@@ -96,50 +135,66 @@ impl Redactor {
 
 /// Header or member names that carry credentials.
 pub fn is_sensitive_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
     // `<execution id>:<node id>` on the rows the embedded actions write:
     // an identifier the output should show, not a credential. A secret
     // stored under that name would still be caught by its value.
-    if lower == "step_key" {
+    if name.eq_ignore_ascii_case("step_key") {
         return false;
     }
-    if matches!(
-        lower.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "apikey" | "x-api-key"
-    ) {
-        return true;
-    }
-    words(name).iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "token" | "secret" | "key" | "apikey" | "password" | "passwd" | "authorization" | "cookie"
-        )
+    const WHOLE: &[&str] = &[
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "apikey",
+        "x-api-key",
+    ];
+    const WORDS: &[&str] = &[
+        "token",
+        "secret",
+        "key",
+        "apikey",
+        "password",
+        "passwd",
+        "authorization",
+        "cookie",
+    ];
+    WHOLE.iter().any(|w| name.eq_ignore_ascii_case(w))
+        || words(name).any(|word| WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)))
+}
+
+/// Splits `x-api-key`, `access_token`, `apiKey`, `clientSecret` into words
+/// (compare them ignoring ASCII case): runs of ASCII letters and digits,
+/// also split where a capital follows a lower-case letter or a digit.
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    let bytes = name.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() && !bytes[at].is_ascii_alphanumeric() {
+            at += 1;
+        }
+        if at == bytes.len() {
+            return None;
+        }
+        let start = at;
+        at += 1;
+        while at < bytes.len() && bytes[at].is_ascii_alphanumeric() {
+            let prev = bytes[at - 1];
+            if bytes[at].is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()) {
+                break;
+            }
+            at += 1;
+        }
+        // Word boundaries are ASCII bytes, so they are char boundaries.
+        Some(&name[start..at])
     })
 }
 
-/// Splits `x-api-key`, `access_token`, `apiKey`, `clientSecret` into lower-case words.
-fn words(name: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_ascii_alphanumeric() {
-            prev_lower = false;
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        current.push(c.to_ascii_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.len() >= needle.len()
+        && haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// `Bearer <credential>` (any case) becomes `Bearer [redacted]`.
@@ -174,13 +229,32 @@ mod tests {
 
     #[test]
     fn words_split_common_spellings() {
-        assert_eq!(words("x-api-key"), ["x", "api", "key"]);
-        assert_eq!(words("apiKey"), ["api", "key"]);
-        assert_eq!(words("ACCESS_TOKEN"), ["access", "token"]);
+        let split = |name| words(name).map(str::to_ascii_lowercase).collect::<Vec<_>>();
+        assert_eq!(split("x-api-key"), ["x", "api", "key"]);
+        assert_eq!(split("apiKey"), ["api", "key"]);
+        assert_eq!(split("ACCESS_TOKEN"), ["access", "token"]);
+        assert_eq!(split("client2Secret"), ["client2", "secret"]);
+        assert_eq!(split("été_token"), ["t", "token"]);
         assert!(!is_sensitive_name("monkey"));
         assert!(!is_sensitive_name("contact_id"));
         assert!(!is_sensitive_name("step_key"));
         assert!(is_sensitive_name("step_key_secret"));
+    }
+
+    #[test]
+    fn an_owned_value_is_redacted_like_a_borrowed_one() {
+        let r = Redactor::new(["s3cret-value-123", "another-secret-456"]);
+        let cases = [
+            serde_json::json!({"status": 200, "body": {"ok": true, "list": [1, "two", null]}}),
+            serde_json::json!({"apiKey": "k", "nested": {"Authorization": "Bearer abc", "password": null}}),
+            serde_json::json!(["has s3cret-value-123 inside", {"note": "BEARER xyz; rest"}]),
+            serde_json::json!({"s3cret-value-123": 1, "another-secret-456": 2, "plain": "another-secret-456"}),
+            serde_json::json!({"step_key": "e:n", "x-api-key": "v", "monkey": "banana"}),
+            serde_json::json!("bearer "),
+        ];
+        for case in cases {
+            assert_eq!(r.value_owned(case.clone()), r.value(&case), "{case}");
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::engine::{
     execute, validate, Budget, Graph, NoJournal, NodeResult, RunContext, RunOutcome, RunReport,
 };
 use crate::error::ApiError;
-use crate::limits::{Limits, BOOKKEEPING_CALLS, MAX_QUEUE_DELAY_SECS, MAX_RESULTS_BYTES};
+use crate::limits::{json_len, Limits, BOOKKEEPING_CALLS, MAX_QUEUE_DELAY_SECS, MAX_RESULTS_BYTES};
 use crate::rest::{self, RestClient};
 
 pub const TABLE: &str = "workflow_executions";
@@ -529,8 +529,11 @@ pub fn fit_results(results: &[NodeResult], cap: usize) -> Value {
 }
 
 fn fit_values(mut values: Vec<Value>, cap: usize) -> Vec<Value> {
-    let size = |v: &Value| v.to_string().len();
+    let size = json_len;
     let mut total: usize = values.iter().map(size).sum();
+    if total <= cap {
+        return values;
+    }
     let mut by_size: Vec<(usize, usize)> = values
         .iter()
         .enumerate()

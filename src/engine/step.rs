@@ -5,7 +5,7 @@ use super::graph::Condition;
 use super::ports::{ActionCall, ActionError, ActionRunner, Clock};
 use super::retry::RetryPolicy;
 use super::template::{render, ErrorKind, Scope};
-use crate::limits::{json_depth, MAX_JSON_DEPTH};
+use crate::limits::{json_depth, json_len, MAX_JSON_DEPTH};
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use std::cell::Cell;
@@ -57,7 +57,7 @@ pub(crate) async fn run_action<R: ActionRunner, C: Clock>(
         };
         let error = match outcome {
             Ok(output) => {
-                let size = output.to_string().len();
+                let size = json_len(&output);
                 let result = if size > job.max_output_bytes {
                     Err(format!(
                         "output too large: {size} bytes (limit {} bytes); not stored",
