@@ -19,14 +19,7 @@ fn a_workflow_is_created_as_the_caller() {
     let resp = app.call("POST", "/api/workflows", Some(json!({"name": "Lead intake"})));
     assert_eq!(resp.status, 201, "{:?}", resp.body);
     assert_eq!(resp.body.unwrap()["workflow"]["id"], WF);
-    let sent = app.sent("POST", "workflows");
-    assert_eq!(sent.len(), 1);
-    assert_eq!(
-        header(&sent[0], "authorization"),
-        Some(format!("Bearer {}", app.token()).as_str())
-    );
-    assert_eq!(header(&sent[0], "apikey"), Some(ANON));
-    let row = body_of(&sent[0]);
+    let row = app.only_sent_as_caller("POST", "workflows");
     assert_eq!(
         (row["user_id"].as_str(), row["name"].as_str()),
         (Some(USER), Some("Lead intake"))

@@ -13,11 +13,13 @@ pub mod form;
 pub mod hooks;
 pub mod journal;
 pub mod maintenance;
+pub mod node_types;
 pub mod openapi;
 pub mod router;
 pub mod runs;
 pub mod sse;
 pub mod stats;
+pub mod templates;
 pub mod timeline;
 pub mod webhook_secret;
 pub mod workflows;
@@ -166,13 +168,19 @@ pub async fn handle<P: Platform>(req: &ApiRequest, config: Result<&Config, &ApiE
 }
 
 /// The routes anyone may call; they work even with a broken configuration.
-fn public(route: Route, config: Option<&Config>) -> Result<ApiResponse, ApiError> {
+fn public(route: Route, req: &ApiRequest, config: Option<&Config>) -> Result<ApiResponse, ApiError> {
     match route {
         Route::Health => Ok(ApiResponse::json(200, json!({"status": "ok"}))),
         Route::OpenApi => Ok(ApiResponse::json(200, openapi::document())),
         Route::Actions => Ok(ApiResponse::json(
             200,
             json!({"actions": catalog::catalog_view(config)}),
+        )),
+        Route::Templates => Ok(templates::list(req)),
+        Route::Template(id) => templates::get(&id),
+        Route::NodeTypes => Ok(ApiResponse::json(
+            200,
+            json!({"nodeTypes": node_types::node_types()}),
         )),
         other => Err(ApiError::internal(format!("route {other:?} is not public"))),
     }
@@ -204,7 +212,7 @@ async fn dispatch<P: Platform>(
         _ => {}
     }
     if !route.requires_auth() {
-        return public(route, config.ok());
+        return public(route, req, config.ok());
     }
     let config = config.map_err(Clone::clone)?;
     let user = auth::authenticate(req.header("authorization"), config, p).await?;
@@ -221,6 +229,7 @@ async fn dispatch<P: Platform>(
         Route::WorkflowStats(id) => stats::handle(Some(id), req, config, &user, p).await,
         Route::AllStats => stats::handle(None, req, config, &user, p).await,
         Route::RotateWebhookSecret => webhook_secret::handle(true, config, &user, p).await,
+        Route::InstantiateTemplate(id) => templates::instantiate(&id, req, config, &user, p).await,
         _ => workflows::handle(route, req, config, &user, p).await,
     }
 }

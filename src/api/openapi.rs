@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use crate::limits::MAX_NAME_CHARS;
+
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
@@ -62,6 +64,11 @@ pub fn document() -> Value {
     let secret_wrapped = json!({"type": "object", "properties": {"webhookSecret": {"type": "object", "properties": {
         "secret": {"type": "string", "pattern": "^whsec_"}, "previousSecret": nullable_text, "previousValidUntil": nullable_text,
         "rotatedAt": nullable_text, "createdAt": {"type": "string"}}}}});
+    let template_ref = json!({"$ref": "#/components/schemas/Template"});
+    let template_id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the template's id, e.g. lead-intake-scoring"});
+    let instantiate_body = json!({"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS, "description": "default: the template's name"},
+        "description": {"type": "string", "description": "default: the template's description"}}}}}});
     let page = [
         json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}),
         json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
@@ -183,6 +190,31 @@ pub fn document() -> Value {
             "/api/webhook-secret/rotate": {
                 "post": secured(json!({"summary": "Rotate the caller's signing secret; the previous one still signs for 24 hours",
                     "responses": {"200": ok("the new secret", secret_wrapped)}}))
+            },
+            "/api/templates": {
+                "get": {"summary": "The template library: ready-made CRM workflows (public)",
+                    "parameters": [{"name": "category", "in": "query", "required": false,
+                        "description": "only this category (an unknown one lists nothing)", "schema": {"type": "string"}}],
+                    "responses": {"200": ok("the templates", json!({"type": "object", "properties": {
+                        "templates": {"type": "array", "items": template_ref},
+                        "categories": {"type": "array", "items": {"type": "string"}}}}))}}
+            },
+            "/api/templates/{id}": {
+                "get": {"summary": "One template (public)", "parameters": [template_id.clone()],
+                    "responses": {"200": ok("found", json!({"type": "object", "properties": {"template": template_ref}})),
+                        "404": error_response("no such template")}}
+            },
+            "/api/templates/{id}/instantiate": {
+                "post": secured(json!({"summary": "A new inactive workflow of the caller, made from the template (created as the caller, like POST /api/workflows)",
+                    "parameters": [template_id],
+                    "requestBody": instantiate_body,
+                    "responses": {"201": ok("created", wrapped.clone()), "400": error_response("invalid_json or invalid_request (details.field names the member)"),
+                        "404": error_response("no such template")}}))
+            },
+            "/api/node-types": {
+                "get": {"summary": "The node types (trigger, action, condition, delay, loop, split) with the JSON-Schema-like schema of their data, edge rules, output and an example (public)",
+                    "responses": {"200": ok("the node types", json!({"type": "object", "properties": {
+                        "nodeTypes": {"type": "array", "items": {"$ref": "#/components/schemas/NodeType"}}}}))}}
             }
         },
         "components": {
@@ -212,6 +244,16 @@ pub fn document() -> Value {
                     "startedAt": {"type": "string", "format": "date-time", "nullable": true}, "durationMs": {"type": "integer"},
                     "itemIndex": {"type": "integer", "description": "a step of a loop body: its item ({{loop.index}})"},
                     "itemPath": {"type": "array", "items": {"type": "integer"}, "description": "a step of a loop body: item indexes from the outermost loop in"}}},
+                "Template": {"type": "object", "required": ["id", "name", "description", "category", "nodes", "edges"], "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, "category": {"type": "string"},
+                    "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}}}},
+                "NodeType": {"type": "object", "required": ["type", "label", "description", "data", "edges", "output", "example"], "properties": {
+                    "type": {"type": "string", "enum": ["trigger", "action", "condition", "delay", "loop", "split"]},
+                    "label": {"type": "string"}, "description": {"type": "string"},
+                    "data": {"type": "object", "description": "JSON-Schema-like description of the node's data"},
+                    "edges": {"type": "object", "description": "incoming: whether edges may enter; outgoing.sourceHandle: none or required, with enum or enumFrom"},
+                    "output": {"type": "object"}, "example": {"type": "object"},
+                    "perWorkflow": {"type": "object"}, "body": {"type": "object"}}},
                 "Workflow": {"type": "object", "properties": {
                     "id": {"type": "string", "format": "uuid"}, "user_id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
                     "description": {"type": "string"}, "nodes": {"type": "array", "items": {"type": "object"}}, "edges": {"type": "array", "items": {"type": "object"}},

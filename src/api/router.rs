@@ -50,6 +50,14 @@ pub enum Route {
     GetWebhookSecret,
     /// `POST /api/webhook-secret/rotate`.
     RotateWebhookSecret,
+    /// `GET /api/templates[?category=]`: the template library (public).
+    Templates,
+    /// `GET /api/templates/{id}`: one template (public).
+    Template(String),
+    /// `POST /api/templates/{id}/instantiate`: a new workflow of the caller from a template.
+    InstantiateTemplate(String),
+    /// `GET /api/node-types`: the node types and their `data` schemas (public).
+    NodeTypes,
 }
 
 /// The route table: path pattern, methods, whether a bearer token is needed
@@ -77,6 +85,10 @@ pub const TABLE: &[(&str, &[&str], bool)] = &[
     ("/api/events/dispatch", &["POST"], true),
     ("/api/webhook-secret", &["GET"], true),
     ("/api/webhook-secret/rotate", &["POST"], true),
+    ("/api/templates", &["GET"], false),
+    ("/api/templates/{id}", &["GET"], false),
+    ("/api/templates/{id}/instantiate", &["POST"], true),
+    ("/api/node-types", &["GET"], false),
 ];
 
 impl Route {
@@ -90,6 +102,9 @@ impl Route {
                 | Route::Hook(_)
                 | Route::DispatchEvents
                 | Route::ExecutionEvents(_)
+                | Route::Templates
+                | Route::Template(_)
+                | Route::NodeTypes
         )
     }
 }
@@ -208,6 +223,16 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             "/api/webhook-secret/rotate",
             pick(method, &[("POST", Route::RotateWebhookSecret)]),
         ),
+        ["api", "templates"] => ("/api/templates", pick(method, &[("GET", Route::Templates)])),
+        ["api", "templates", id] => (
+            "/api/templates/{id}",
+            pick(method, &[("GET", Route::Template(id.to_string()))]),
+        ),
+        ["api", "templates", id, "instantiate"] => (
+            "/api/templates/{id}/instantiate",
+            pick(method, &[("POST", Route::InstantiateTemplate(id.to_string()))]),
+        ),
+        ["api", "node-types"] => ("/api/node-types", pick(method, &[("GET", Route::NodeTypes)])),
         ["api", "workflows", id] => {
             let id = parse_id(id, "workflow")?;
             (
@@ -286,6 +311,25 @@ mod tests {
     }
 
     #[test]
+    fn template_routes_carry_the_template_id() {
+        assert_eq!(route("GET", "/api/templates"), Ok(Route::Templates));
+        assert_eq!(
+            route("GET", "/api/templates/welcome-sequence"),
+            Ok(Route::Template("welcome-sequence".into()))
+        );
+        assert_eq!(
+            route("POST", "/api/templates/welcome-sequence/instantiate"),
+            Ok(Route::InstantiateTemplate("welcome-sequence".into()))
+        );
+        assert_eq!(route("GET", "/api/node-types"), Ok(Route::NodeTypes));
+        assert_eq!(
+            route("GET", "/api/templates/x/instantiate").unwrap_err().status(),
+            405
+        );
+        assert_eq!(route("POST", "/api/templates").unwrap_err().status(), 405);
+    }
+
+    #[test]
     fn malformed_ids_are_not_found() {
         let err = route("GET", "/api/workflows/123").unwrap_err();
         assert_eq!(err.status(), 404);
@@ -297,6 +341,9 @@ mod tests {
         assert!(!Route::Health.requires_auth());
         assert!(!Route::Actions.requires_auth());
         assert!(Route::ListWorkflows.requires_auth());
+        assert!(!Route::Templates.requires_auth());
+        assert!(!Route::NodeTypes.requires_auth());
+        assert!(Route::InstantiateTemplate("welcome-sequence".into()).requires_auth());
         for (_, _, auth) in TABLE.iter().take(3) {
             assert!(!auth);
         }

@@ -136,8 +136,18 @@ async fn create<P: Platform>(
     db: &RestClient,
     p: &P,
 ) -> Result<ApiResponse, ApiError> {
-    let body = json_object(req, false)?;
-    let mut fields = writable_fields(&body)?;
+    create_from(&json_object(req, false)?, user, db, p).await
+}
+
+/// Creates a workflow of `user` from a body of writable fields, as the
+/// caller: `POST /api/workflows`, and a template's instantiation.
+pub(super) async fn create_from<P: Platform>(
+    body: &Map<String, Value>,
+    user: &AuthUser,
+    db: &RestClient,
+    p: &P,
+) -> Result<ApiResponse, ApiError> {
+    let mut fields = writable_fields(body)?;
     if !fields.contains_key("name") {
         return Err(ApiError::invalid_field("name", "`name` is required"));
     }

@@ -285,6 +285,20 @@ impl App {
             .collect()
     }
 
+    /// The body of the one request sent to `table` with `method`, after
+    /// asserting that it went as the harness user (their bearer token and
+    /// the anon key), so row-level security decides.
+    pub fn only_sent_as_caller(&self, method: &str, table: &str) -> Value {
+        let sent = self.sent(method, table);
+        assert_eq!(sent.len(), 1, "{method} {table} sent {} times", sent.len());
+        assert_eq!(
+            header(&sent[0], "authorization"),
+            Some(format!("Bearer {}", self.token()).as_str())
+        );
+        assert_eq!(header(&sent[0], "apikey"), Some(ANON));
+        body_of(&sent[0])
+    }
+
     /// Whether every scripted answer was used.
     pub fn script_used_up(&self) -> bool {
         self.p.script.borrow().is_empty()

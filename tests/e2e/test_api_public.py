@@ -35,6 +35,8 @@ CONTRACT_PATHS = [
     ("/api/hooks/{trigger_key}", {"POST"}),
 ]
 ALWAYS_SERVED = 6
+# Routes anyone may call (CONTRACT sections 3 and 11, and the node-type catalog), hooks aside.
+PUBLIC_PATHS = ("/health", "/openapi.json", "/api/actions", "/api/templates", "/api/templates/{id}", "/api/node-types")
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -136,10 +138,11 @@ def test_protected_operations_declare_bearer_auth(anon):
         for method, op in item.items():
             if method not in HTTP_METHODS:
                 continue
-            public = path in ("/health", "/openapi.json", "/api/actions") or path.startswith("/api/hooks/")
+            public = path in PUBLIC_PATHS or path.startswith("/api/hooks/")
             assert bool(op.get("security")) != public, (method, path)
 
 
-@pytest.mark.parametrize("path", ["/health", "/api/actions", "/openapi.json"])
+@pytest.mark.parametrize("path", ["/health", "/api/actions", "/openapi.json", "/api/templates",
+                                  "/api/templates/welcome-sequence", "/api/node-types"])
 def test_public_routes_ignore_a_bad_token(anon, path):
     assert anon.get(path, headers={"Authorization": "Bearer garbage"}).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import requests
@@ -10,6 +11,8 @@ import requests
 TIMEOUT_S = 30
 # A call that runs a workflow waits for every step, retries and held targets included.
 RUN_TIMEOUT_S = 60
+# Run states that change no more by themselves soon: the finished ones, and a run waiting on a delay.
+SETTLED = ("succeeded", "failed", "cancelled", "waiting")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,20 @@ class Api:
         assert res.status_code == 200, f"list: {res.status_code} {res.text}"
         return [w["id"] for w in res.json()["workflows"]]
 
+    # -- templates --------------------------------------------------------------------------
+
+    def template(self, template_id: str) -> dict:
+        """One template of the library, as ``GET /api/templates/{id}`` serves it (asserting the 200)."""
+        res = self.get(f"/api/templates/{template_id}")
+        assert res.status_code == 200, f"template {template_id}: {res.status_code} {res.text}"
+        return res.json()["template"]
+
+    def instantiate(self, template_id: str, body: dict | None = None) -> dict:
+        """A new workflow of the caller from a template; returns the stored row (asserting the 201)."""
+        res = self.post(f"/api/templates/{template_id}/instantiate", json=body)
+        assert res.status_code == 201, f"instantiate {template_id}: {res.status_code} {res.text}"
+        return res.json()["workflow"]
+
     # -- executions -------------------------------------------------------------------------
 
     def execute(self, workflow_id: str, trigger_data: dict | None = None) -> requests.Response:
@@ -80,6 +97,19 @@ class Api:
         res = self.post("/api/workflows/execute", json={"workflow": doc, "triggerData": trigger_data or {}})
         assert res.status_code == 200, f"execute unsaved: {res.status_code} {res.text}"
         return res.json()["execution"]
+
+    def settled(self, execution_id: str, deadline_s: float = RUN_TIMEOUT_S) -> dict:
+        """The execution once it stopped moving: finished, or ``waiting`` on a delay (a run that outgrew one
+        invocation goes on through the queue after its execute answered). Polls ``GET /api/executions/{id}``."""
+        end = time.monotonic() + deadline_s
+        while True:
+            res = self.get(f"/api/executions/{execution_id}")
+            assert res.status_code == 200, f"execution {execution_id}: {res.status_code} {res.text}"
+            ex = res.json()["execution"]
+            if ex["status"] in SETTLED or time.monotonic() > end:
+                assert ex["status"] in SETTLED, f"execution {execution_id} still {ex['status']}: {ex}"
+                return ex
+            time.sleep(0.2)
 
     # -- webhook signing ----------------------------------------------------------------------
 
