@@ -39,7 +39,7 @@ use edgeflow::engine::{
 };
 use edgeflow::http::{HttpRequest, HttpResponse, Outbound, TransportError};
 use edgeflow::rest::{self, RestClient};
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -329,6 +329,28 @@ fn config(journal: bool) -> Config {
         ("RUN_JOURNAL", if journal { "on" } else { "off" }),
     ];
     Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("config")
+}
+
+/// Signs like `jsonwebtoken::encode`, calling the crate's own signers
+/// directly: the process-wide provider stays the worker's
+/// (`edgeflow::auth::crypto`), which verifies only.
+fn encode<T: serde::Serialize>(
+    header: &Header,
+    claims: &T,
+    key: &EncodingKey,
+) -> jsonwebtoken::errors::Result<String> {
+    use base64::engine::{general_purpose::URL_SAFE_NO_PAD, Engine};
+    let part = |bytes: Vec<u8>| URL_SAFE_NO_PAD.encode(bytes);
+    let message = format!(
+        "{}.{}",
+        part(serde_json::to_vec(header)?),
+        part(serde_json::to_vec(claims)?)
+    );
+    let signer = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(&header.alg, key)?;
+    Ok(format!(
+        "{message}.{}",
+        part(signer.try_sign(message.as_bytes())?)
+    ))
 }
 
 fn hs_token(now_s: u64) -> String {

@@ -11,7 +11,7 @@ use edgeflow::auth::jwks::{CachedJwks, JWKS_MIN_REFETCH_MS, JWKS_TTL_MS};
 use edgeflow::config::Config;
 use edgeflow::engine::Clock;
 use edgeflow::http::{HttpRequest, HttpResponse, Outbound, TransportError};
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
 const JWKS: &str = include_str!("fixtures/jwt/jwks.json");
@@ -74,6 +74,28 @@ impl Platform for FakePlatform {
 fn config() -> Config {
     let vars = [("SUPABASE_URL", URL), ("SUPABASE_ANON_KEY", "anon")];
     Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
+}
+
+/// Signs like `jsonwebtoken::encode`, calling the crate's own signers
+/// directly: the process-wide provider stays the worker's
+/// (`edgeflow::auth::crypto`), which verifies only.
+fn encode<T: serde::Serialize>(
+    header: &Header,
+    claims: &T,
+    key: &EncodingKey,
+) -> jsonwebtoken::errors::Result<String> {
+    use base64::engine::{general_purpose::URL_SAFE_NO_PAD, Engine};
+    let part = |bytes: Vec<u8>| URL_SAFE_NO_PAD.encode(bytes);
+    let message = format!(
+        "{}.{}",
+        part(serde_json::to_vec(header)?),
+        part(serde_json::to_vec(claims)?)
+    );
+    let signer = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(&header.alg, key)?;
+    Ok(format!(
+        "{message}.{}",
+        part(signer.try_sign(message.as_bytes())?)
+    ))
 }
 
 fn es256(kid: &str) -> String {

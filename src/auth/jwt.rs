@@ -68,6 +68,7 @@ impl Verifier<'_> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::TooLarge);
         }
+        super::crypto::install();
         let header = decode_header(token).map_err(|_| VerifyError::Malformed)?;
         let key = match header.alg {
             Algorithm::HS256 => DecodingKey::from_secret(self.hs_secret.ok_or(VerifyError::NoSecret)?),

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::auth::jwks::parse_jwks;
-use jsonwebtoken::{encode, EncodingKey, Header};
+use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{json, Value};
 
 const SECRET: &[u8] = b"test-secret-with-at-least-32-characters!";
@@ -15,6 +15,28 @@ const ES_PRIV: &str = include_str!("../../tests/fixtures/jwt/es256_private.pem")
 const RS_PRIV: &str = include_str!("../../tests/fixtures/jwt/rs256_private.pem");
 const RS_PUB: &str = include_str!("../../tests/fixtures/jwt/rs256_public.pem");
 const JWKS: &str = include_str!("../../tests/fixtures/jwt/jwks.json");
+
+/// Signs like `jsonwebtoken::encode`, calling the crate's own signers
+/// directly: the process-wide provider stays the worker's
+/// (`edgeflow::auth::crypto`), which verifies only.
+fn encode<T: serde::Serialize>(
+    header: &Header,
+    claims: &T,
+    key: &EncodingKey,
+) -> jsonwebtoken::errors::Result<String> {
+    use base64::engine::{general_purpose::URL_SAFE_NO_PAD, Engine};
+    let part = |bytes: Vec<u8>| URL_SAFE_NO_PAD.encode(bytes);
+    let message = format!(
+        "{}.{}",
+        part(serde_json::to_vec(header)?),
+        part(serde_json::to_vec(claims)?)
+    );
+    let signer = (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(&header.alg, key)?;
+    Ok(format!(
+        "{message}.{}",
+        part(signer.try_sign(message.as_bytes())?)
+    ))
+}
 
 fn claims() -> Value {
     json!({"sub": SUB, "role": "authenticated", "aud": AUD, "iss": ISS,
@@ -243,4 +265,36 @@ fn garbage_and_oversized_tokens_are_refused() {
     }
     let big = hs(&with(json!({"pad": "x".repeat(MAX_TOKEN_BYTES)})));
     assert_eq!(verify(&big), Err(VerifyError::TooLarge));
+}
+
+#[test]
+fn tampered_es256_and_rs256_are_refused_by_the_signature() {
+    let forged = b64(&with(json!({"sub": "00000000-0000-4000-8000-000000000001"})));
+    for token in [es(&claims(), "test-es256"), rs(&claims(), "test-rs256")] {
+        let p: Vec<&str> = token.split('.').collect();
+        let swapped = format!("{}.{}.{}", p[0], forged, p[2]);
+        assert!(
+            matches!(verify(&swapped), Err(VerifyError::BadSignature(_))),
+            "{}",
+            p[0]
+        );
+        // One signature character changed, and the signature cut short.
+        let mut sig = p[2].to_string();
+        let at = sig.len() - 3;
+        let other = if &sig[at..at + 1] == "A" { "B" } else { "A" };
+        sig.replace_range(at..at + 1, other);
+        let flipped = format!("{}.{}.{}", p[0], p[1], sig);
+        assert!(
+            matches!(verify(&flipped), Err(VerifyError::BadSignature(_))),
+            "{}",
+            p[0]
+        );
+        let short = format!("{}.{}.{}", p[0], p[1], &p[2][..p[2].len() - 8]);
+        assert!(
+            matches!(verify(&short), Err(VerifyError::BadSignature(_))),
+            "{}",
+            p[0]
+        );
+        assert!(verify(&token).is_ok());
+    }
 }

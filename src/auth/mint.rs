@@ -35,6 +35,7 @@ pub fn owner_token(config: &Config, owner: Uuid, now_s: u64) -> Result<String, M
         // Says who made it, for the database's logs and audit.
         "amr": [{"method": "edgeflow_run", "timestamp": now_s}],
     });
+    crate::auth::crypto::install();
     encode(
         &Header::default(),
         &claims,

@@ -2,6 +2,7 @@
 //! pure verifier; `jwks` the key-set cache policy. The platform layer fetches
 //! the key set and calls these.
 
+pub mod crypto;
 pub mod jwks;
 pub mod jwt;
 pub mod mint;

@@ -203,6 +203,9 @@ impl App {
     pub fn token(&self) -> String {
         let claims = json!({"sub": USER, "role": "authenticated", "aud": "authenticated",
             "iss": format!("{URL}/auth/v1"), "exp": NOW_MS / 1000 + 3600});
+        // The worker's provider signs HS256; installed before the crate's
+        // default could be picked.
+        edgeflow::auth::crypto::install();
         encode(
             &Header::default(),
             &claims,
