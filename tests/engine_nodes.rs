@@ -356,7 +356,7 @@ fn a_loop_resumed_after_a_yield_repeats_no_finished_item() {
         let journal = FakeJournal::new(&clock);
         let ctx = with_journal(json!({"items": items.clone()}), journaled.clone());
         let report = invoke(&g, &ctx, &runner, &clock, &journal, &limits, &budget);
-        journaled = merge(journaled, journal.rows());
+        journaled = journal_after(journaled, journal.rows());
         if report.outcome != RunOutcome::Yielded {
             break report;
         }
@@ -375,21 +375,6 @@ fn a_loop_resumed_after_a_yield_repeats_no_finished_item() {
         whole.result("each").unwrap().output.as_ref().unwrap()["items"][9]["call"]["inputs"]["body"]
     );
     assert_eq!(statuses(&last), statuses(&whole));
-}
-
-/// The journal after another invocation's writes (a settled row stays).
-fn merge(mut rows: Vec<NodeResult>, newer: Vec<NodeResult>) -> Vec<NodeResult> {
-    for r in newer {
-        match rows
-            .iter_mut()
-            .find(|x| x.node_id == r.node_id && x.item_path == r.item_path)
-        {
-            Some(x) if x.status == edgeflow::engine::NodeStatus::Running => *x = r,
-            Some(_) => {}
-            None => rows.push(r),
-        }
-    }
-    rows
 }
 
 #[test]

@@ -52,16 +52,7 @@ pub fn object_from_slice(bytes: &[u8], allow_empty: bool) -> Result<Map<String, 
 }
 
 /// JSON type name for messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use crate::engine::condition::kind as type_name;
 
 /// An optional string field.
 pub fn opt_string(map: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {

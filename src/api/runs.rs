@@ -353,27 +353,11 @@ async fn yield_run<P: Platform>(
 ) -> Result<Value, ApiError> {
     let lease = rfc3339_from_ms(p.now_ms() + config.runs.lease_ms);
     let patch = json!({"status": "queued", "lease_until": lease});
-    let builder = db
-        .from(TABLE)
-        .eq("id", execution_id)
-        .eq("status", "running")
-        .update(patch.to_string())
-        .select("*");
-    let Some(updated) = rest::one_row(&rest::send(p, builder).await?)? else {
-        // Cancelled meanwhile: nothing to continue.
-        return read(db, p, execution_id)
-            .await?
-            .ok_or_else(|| ApiError::upstream("execution row vanished"));
+    let updated = match park(db, p, execution_id, &patch).await? {
+        Ok(updated) => updated,
+        Err(as_is) => return Ok(as_is),
     };
-    let attempt = updated["attempt"]
-        .as_u64()
-        .or_else(|| row["attempt"].as_u64())
-        .unwrap_or(0) as u32;
-    let message = RunMessage {
-        execution_id: execution_id.to_string(),
-        user_id: owner.user_id.to_string(),
-        attempt,
-    };
+    let message = continuation(owner, execution_id, &updated, row);
     p.enqueue(&message, 0)
         .await
         .map_err(|e| ApiError::upstream(format!("RUNS queue: {e}")))?;
@@ -405,27 +389,12 @@ async fn wait_run<P: Platform>(
     let by_queue = delay_secs <= MAX_QUEUE_DELAY_SECS;
     let lease = by_queue.then(|| rfc3339_from_ms(resume_ms + config.runs.lease_ms));
     let patch = json!({"status": "waiting", "resume_at": rfc3339_from_ms(resume_ms), "lease_until": lease});
-    let builder = db
-        .from(TABLE)
-        .eq("id", execution_id)
-        .eq("status", "running")
-        .update(patch.to_string())
-        .select("*");
-    let Some(updated) = rest::one_row(&rest::send(p, builder).await?)? else {
-        // Cancelled meanwhile: nothing to continue.
-        return read(db, p, execution_id)
-            .await?
-            .ok_or_else(|| ApiError::upstream("execution row vanished"));
+    let updated = match park(db, p, execution_id, &patch).await? {
+        Ok(updated) => updated,
+        Err(as_is) => return Ok(as_is),
     };
     if by_queue {
-        let message = RunMessage {
-            execution_id: execution_id.to_string(),
-            user_id: owner.user_id.to_string(),
-            attempt: updated["attempt"]
-                .as_u64()
-                .or_else(|| row["attempt"].as_u64())
-                .unwrap_or(0) as u32,
-        };
+        let message = continuation(owner, execution_id, &updated, row);
         if let Err(e) = p.enqueue(&message, delay_secs as u32).await {
             // The lease runs out a little after the wait; recovery continues it then.
             p.log(&format!(
@@ -444,6 +413,43 @@ async fn wait_run<P: Platform>(
         }
     ));
     Ok(updated)
+}
+
+/// Moves a run this invocation still holds (`running`) to the state in
+/// `patch`. `Err` carries the row as it is if the run was cancelled
+/// meanwhile: then there is nothing to continue.
+async fn park<P: Platform>(
+    db: &RestClient,
+    p: &P,
+    execution_id: &str,
+    patch: &Value,
+) -> Result<Result<Value, Value>, ApiError> {
+    let builder = db
+        .from(TABLE)
+        .eq("id", execution_id)
+        .eq("status", "running")
+        .update(patch.to_string())
+        .select("*");
+    match rest::one_row(&rest::send(p, builder).await?)? {
+        Some(updated) => Ok(Ok(updated)),
+        None => read(db, p, execution_id)
+            .await?
+            .map(Err)
+            .ok_or_else(|| ApiError::upstream("execution row vanished")),
+    }
+}
+
+/// The queue message that continues a parked run: for the attempt that
+/// `take_run()` must find (the row's, as this invocation left it).
+fn continuation(owner: &Owner, execution_id: &str, updated: &Value, row: &Value) -> RunMessage {
+    RunMessage {
+        execution_id: execution_id.to_string(),
+        user_id: owner.user_id.to_string(),
+        attempt: updated["attempt"]
+            .as_u64()
+            .or_else(|| row["attempt"].as_u64())
+            .unwrap_or(0) as u32,
+    }
 }
 
 /// One row as its owner sees it.

@@ -134,7 +134,8 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// A JSON value's type, for messages ("a string", "null", ...).
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -343,6 +343,22 @@ pub fn invoke(
     report
 }
 
+/// The journal rows `rows` become once `written` (in write order) is
+/// recorded: one row per node and item; a settled row never goes back.
+pub fn journal_after(mut rows: Vec<NodeResult>, written: Vec<NodeResult>) -> Vec<NodeResult> {
+    for r in written {
+        match rows
+            .iter_mut()
+            .find(|x| x.node_id == r.node_id && x.item_path == r.item_path)
+        {
+            Some(x) if x.status == NodeStatus::Running => *x = r,
+            Some(_) => {}
+            None => rows.push(r),
+        }
+    }
+    rows
+}
+
 /// One write the journal saw.
 #[derive(Clone, Debug)]
 pub struct Write {
@@ -415,20 +431,14 @@ impl FakeJournal {
     /// per node and item, a settled row never taken back by a later
     /// `running` one. What a resumed run starts from.
     pub fn rows(&self) -> Vec<NodeResult> {
-        let mut rows: Vec<NodeResult> = Vec::new();
-        for w in self.writes.borrow().iter().filter(|w| w.ok) {
-            for r in &w.batch {
-                match rows
-                    .iter_mut()
-                    .find(|x| x.node_id == r.node_id && x.item_path == r.item_path)
-                {
-                    Some(x) if x.status == NodeStatus::Running => *x = r.clone(),
-                    Some(_) => {}
-                    None => rows.push(r.clone()),
-                }
-            }
-        }
-        rows
+        let written = self
+            .writes
+            .borrow()
+            .iter()
+            .filter(|w| w.ok)
+            .flat_map(|w| w.batch.clone())
+            .collect();
+        journal_after(Vec::new(), written)
     }
 
     /// Every result recorded, in write order.

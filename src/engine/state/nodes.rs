@@ -3,6 +3,7 @@
 
 use super::{Command, RunState};
 use crate::engine::budget::action_cost;
+use crate::engine::condition::kind;
 use crate::engine::frame::{step_key, Flight, Frame, LoopRun, Slot};
 use crate::engine::graph::{Delay, NodeKind};
 use crate::engine::inputs;
@@ -165,7 +166,7 @@ impl RunState<'_> {
                 "items has {} entries, more than maxItems ({max_items})",
                 items.len()
             )),
-            other => Err(format!("items must be an array, got {}", kind_of(&other))),
+            other => Err(format!("items must be an array, got {}", kind(&other))),
         }
     }
 
@@ -234,16 +235,5 @@ impl RunState<'_> {
             run.finished[index] = Some((outputs, failed));
             run.active = run.active.saturating_sub(1);
         }
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
