@@ -215,10 +215,13 @@ impl RunState<'_> {
                 self.slots.len() - 1
             })
             .collect();
+        let empty = members.is_empty();
         self.frames.push(Frame::new(Some(s), path, item, members));
         self.live.push(f);
+        // The slot that settles last finishes the item (`record`), journaled
+        // ones included; an empty body has no such slot.
         self.restore(f);
-        if self.frames[f].open == 0 {
+        if empty {
             self.item_done(f);
         }
         true
