@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 impl RunState<'_> {
     /// Starts slot `s`: a trigger, condition or split settles at once, a
-    /// delay starts waiting (or settles if its time has come), a loop
+    /// delay starts waiting (settled by `step` once its time has come), a loop
     /// starts its items; an action's inputs are rendered and checked, and
     /// it either becomes a `StartAction` or fails on bad inputs without a
     /// call.
@@ -48,13 +48,12 @@ impl RunState<'_> {
             }
             NodeKind::Delay(delay) => {
                 match self.delay_end(s, delay, now) {
-                    Ok(wake) if wake <= now => {
-                        let out = json!({"resumedAt": rfc3339_from_ms(now), "waitedMs": 0});
-                        self.settle(s, blank.succeeded(out, 1));
-                    }
+                    // A time already come settles in this same pass (`step`).
                     Ok(wake) => {
                         self.slots[s].waiting = Some((now, wake));
-                        self.starting.push(s);
+                        if wake > now {
+                            self.starting.push(s);
+                        }
                     }
                     Err(e) => self.settle(s, blank.failed(e, 0)),
                 }
