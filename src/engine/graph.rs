@@ -189,8 +189,6 @@ pub struct Graph {
     /// empty. `top` holds the nodes outside every loop, in `order`.
     pub(crate) body: Vec<Vec<usize>>,
     pub(crate) top: Vec<usize>,
-    /// Per node: how many loops it is inside (0 outside every loop).
-    pub(crate) depth: Vec<usize>,
 }
 
 impl Graph {
@@ -233,11 +231,6 @@ impl Graph {
     /// Where a `form_submit` trigger sends the browser after a post, if set.
     pub fn redirect_url(&self) -> Option<&str> {
         self.trigger_settings().redirect_url.as_deref()
-    }
-
-    /// The body of loop node `i` (empty for any other node).
-    pub fn body(&self, i: usize) -> &[usize] {
-        &self.body[i]
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {

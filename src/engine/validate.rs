@@ -26,7 +26,6 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         .collect();
     let raw_type = |i: usize| sk.nodes[i].body.get("type").and_then(Value::as_str);
     let parents = check_parents(&sk.nodes, &raw_type, &mut issues);
-    let depth = depths(&parents);
 
     let triggers: Vec<usize> = (0..sk.nodes.len())
         .filter(|&i| raw_type(i) == Some("trigger"))
@@ -69,7 +68,6 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         raw: &sk.nodes,
         parsed: &parsed,
         parents: &parents,
-        depth: &depth,
     };
     check_templates(&scope, &adjacency, dominators.as_deref(), &mut issues);
 
@@ -110,7 +108,6 @@ pub fn validate(nodes: &Value, edges: &Value, limits: &Limits) -> Result<Graph, 
         trigger: triggers[0],
         body,
         top,
-        depth,
     })
 }
 
@@ -177,20 +174,6 @@ fn check_parents<'a>(
         }
     }
     parents
-}
-
-/// How many loops each node is inside.
-fn depths(parents: &[Option<usize>]) -> Vec<usize> {
-    (0..parents.len())
-        .map(|i| {
-            let (mut d, mut at) = (0, parents[i]);
-            while let Some(p) = at {
-                d += 1;
-                at = parents[p].filter(|_| d <= parents.len());
-            }
-            d
-        })
-        .collect()
 }
 
 fn check_size(nodes: &Value, edges: &Value, limits: &Limits) -> Result<(), Vec<ValidationIssue>> {
@@ -347,7 +330,6 @@ struct TemplateScope<'s, 'a> {
     raw: &'s [RawNode<'a>],
     parsed: &'s [Option<Node>],
     parents: &'s [Option<usize>],
-    depth: &'s [usize],
 }
 
 /// Also: `loop.item` and `loop.index` only inside a loop body, and never
@@ -358,12 +340,7 @@ fn check_templates(
     dominators: Option<&[Option<Vec<bool>>]>,
     issues: &mut Vec<ValidationIssue>,
 ) {
-    let TemplateScope {
-        raw,
-        parsed,
-        parents,
-        depth,
-    } = *scope;
+    let TemplateScope { raw, parsed, parents } = *scope;
     let index: HashMap<&str, usize> = raw.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
     for (i, node) in parsed.iter().enumerate() {
         let refs = match node.as_ref().map(|n| &n.kind) {
@@ -394,7 +371,7 @@ fn check_templates(
             let problem = match found {
                 Err(e) => Some(e.to_string()),
                 Ok(r) => match &r.root {
-                    Root::LoopItem | Root::LoopIndex if depth[i] == 0 => Some(format!(
+                    Root::LoopItem | Root::LoopIndex if parents[i].is_none() => Some(format!(
                         "template {}: loop.item and loop.index exist only inside a loop body (a node whose parentId is a loop)",
                         r.raw
                     )),
