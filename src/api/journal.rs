@@ -87,12 +87,6 @@ pub fn item_index(path: &[u32]) -> i64 {
     }
 }
 
-/// A journaled step back as a `NodeResult`; `None` for anything but a
-/// settled step (a `running` row is run again).
-pub fn result_from_step(step: &Value) -> Option<NodeResult> {
-    journaled_step(step).filter(|r| r.status != NodeStatus::Running)
-}
-
 /// A journaled step as a resumed run reads it: settled steps, and
 /// `running` ones too (a waiting delay keeps the end time it journaled;
 /// the engine runs any other `running` step again).
@@ -204,9 +198,8 @@ mod tests {
         };
         let step = step_row(&r, &Redactor::new([]));
         assert_eq!(step["finished_at"], rfc3339_from_ms(1_800_000_000_165));
-        assert_eq!(result_from_step(&step), Some(r));
+        assert_eq!(journaled_step(&step), Some(r));
         let running = json!({"result": {"nodeId": "a", "type": "action", "status": "running"}});
-        assert_eq!(result_from_step(&running), None);
         assert_eq!(
             journaled_step(&running).map(|r| r.status),
             Some(NodeStatus::Running),
@@ -237,7 +230,7 @@ mod tests {
         let step = step_row(&r, &Redactor::new([]));
         assert_eq!(step["item_index"], 2_005);
         assert_eq!(step["result"]["itemIndex"], 5);
-        assert_eq!(result_from_step(&step), Some(r.clone()));
+        assert_eq!(journaled_step(&step), Some(r.clone()));
         r.status = NodeStatus::Running;
         assert!(step_row(&r, &Redactor::new([]))["finished_at"].is_null());
     }
